@@ -1,0 +1,1 @@
+//! The Podwarden agent: watches a pod (or a host) and reports to the center.

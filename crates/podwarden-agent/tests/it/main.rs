@@ -1,0 +1,1 @@
+//! Integration tests of podwarden-agent (one test binary for the crate).

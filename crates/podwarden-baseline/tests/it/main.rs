@@ -1,0 +1,1 @@
+//! Integration tests of podwarden-baseline (one test binary for the crate).

@@ -1,0 +1,1 @@
+//! Integration tests of podwarden-rules (one test binary for the crate).

@@ -1,0 +1,1 @@
+//! Integration tests of podwarden-scan (one test binary for the crate).

@@ -1,0 +1,1 @@
+//! Webshell content scanner: YARA rules (yara-x) plus heuristics over web code.

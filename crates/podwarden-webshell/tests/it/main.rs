@@ -1,0 +1,1 @@
+//! Integration tests of podwarden-webshell (one test binary for the crate).
