@@ -205,3 +205,6 @@ pub trait Detector: Send + Sync {
         ctx: &DetectContext,
     ) -> Result<Detected, String>;
 }
+
+pub mod detectors;
+pub mod purl;
