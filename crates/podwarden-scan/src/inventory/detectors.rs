@@ -6,6 +6,7 @@ use super::Detector;
 pub fn default_detectors() -> Vec<Box<dyn Detector>> {
     let detectors: Vec<Box<dyn Detector>> = vec![
         // OS package databases (dpkg, apk, rpm) are registered here.
+        Box::new(super::dpkg::DpkgDetector),
         // Language ecosystems (lockfiles, installed metadata, binaries, archives) follow.
     ];
     detectors

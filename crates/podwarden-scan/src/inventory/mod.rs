@@ -197,6 +197,13 @@ pub trait Detector: Send + Sync {
     fn name(&self) -> &'static str;
     /// Whether this detector wants to read the file; decided from the name, size and mode only.
     fn wants(&self, file: &FileInfo<'_>) -> bool;
+    /// A cheap pre-check made before the walker pays for a `stat`: returning false promises
+    /// that [`Detector::wants`] would refuse the file whatever its size and mode. The default
+    /// says "maybe", so the walker stats the file and asks `wants`.
+    fn may_want(&self, path: &str, file_name: &str) -> bool {
+        let _ = (path, file_name);
+        true
+    }
     /// Reads the file. An `Err` becomes a [`Warning`] naming the file; it never stops the scan.
     fn detect(
         &self,
@@ -207,4 +214,10 @@ pub trait Detector: Send + Sync {
 }
 
 pub mod detectors;
+pub mod dpkg;
+pub mod os_release;
 pub mod purl;
+pub mod rootfs;
+pub mod walk;
+
+pub use walk::{InventoryError, ScanOptions, inventory_dir};

@@ -1,1 +1,3 @@
 //! Integration tests of podwarden-scan (one test binary for the crate).
+mod inventory_os;
+mod rootfs;
