@@ -218,6 +218,7 @@ pub mod dpkg;
 pub mod os_release;
 pub mod purl;
 pub mod rootfs;
+pub mod rpm;
 pub mod walk;
 
 pub use walk::{InventoryError, ScanOptions, inventory_dir};

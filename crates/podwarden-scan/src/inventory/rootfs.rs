@@ -93,6 +93,20 @@ impl FileContents for RootFile {
     }
 }
 
+/// File contents held in memory (`Vec<u8>`, `&[u8]`, ...), for archive members and tests.
+#[derive(Debug, Clone)]
+pub struct MemoryFile<B>(pub B);
+
+impl<B: AsRef<[u8]>> FileContents for MemoryFile<B> {
+    fn len(&self) -> u64 {
+        self.0.as_ref().len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.as_ref().read_at(offset, buf)
+    }
+}
+
 /// What a resolved path turned out to be.
 enum Resolved {
     /// A regular file (opened for reading).

@@ -256,3 +256,169 @@ fn default_detectors_find_dpkg_and_distroless_packages() {
     assert_eq!(got, want);
     assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
 }
+
+fn rpm_fixture() -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rpm/rpmdb.sqlite");
+    std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (regenerate with scripts/gen-rpmdb-fixture.sh)"))
+}
+
+/// The packages `scripts/gen-rpmdb-fixture.sh` installs, as (name, version, arch purl part,
+/// source name, source version).
+const RPM_FIXTURE_PACKAGES: &[(&str, &str, &str, &str)] = &[
+    ("hello", "2.12.1-3.el9", "hello", "2.12.1-3.el9"),
+    ("hello-libs", "2.12.1-3.el9", "hello", "2.12.1-3.el9"),
+    ("many-files", "1.0-1.el9", "many-files", "1.0-1.el9"),
+    (
+        "openssl-tiny",
+        "1:3.0.7-27.el9",
+        "openssl-tiny",
+        "3.0.7-27.el9",
+    ),
+    ("tzdata-tiny", "2:2024a-1.el9", "tzdata-tiny", "2024a-1.el9"),
+];
+
+#[test]
+fn rpm_sqlite_database_written_by_rpm_is_read() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    write(
+        root,
+        "etc/os-release",
+        b"NAME=\"AlmaLinux\"\nID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n",
+    );
+    write(root, "usr/lib/sysimage/rpm/rpmdb.sqlite", &rpm_fixture());
+    write(
+        root,
+        "var/lib/rpm/Packages",
+        b"\0\0\0\0\x61\x15\x06\0 berkeley db",
+    );
+    let inv =
+        inventory_dir(root, &default_detectors(), &ScanOptions::default()).expect("inventory");
+    let got: Vec<(String, String, String, String)> = inv
+        .packages
+        .iter()
+        .map(|p| {
+            let source = p
+                .source
+                .clone()
+                .expect("rpm packages carry their source rpm");
+            (
+                p.name.clone(),
+                p.version.clone(),
+                source.name,
+                source.version.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, String, String)> = RPM_FIXTURE_PACKAGES
+        .iter()
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    for p in &inv.packages {
+        assert_eq!(p.ecosystem, podwarden_scan::inventory::Ecosystem::AlmaLinux);
+        assert_eq!(p.release.as_deref(), Some("9"));
+        assert_eq!(p.location, "usr/lib/sysimage/rpm/rpmdb.sqlite");
+    }
+    let tz = inv
+        .packages
+        .iter()
+        .find(|p| p.name == "tzdata-tiny")
+        .expect("tzdata-tiny");
+    assert_eq!(
+        tz.purl,
+        "pkg:rpm/almalinux/tzdata-tiny@2024a-1.el9?arch=noarch&distro=almalinux-9.4&epoch=2&upstream=tzdata-tiny-2024a-1.el9.src.rpm"
+    );
+    let warnings: Vec<String> = inv
+        .warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.path, w.message))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "var/lib/rpm/Packages: rpm: BerkeleyDB rpm database (RHEL/CentOS 7-8 era) is not supported; its packages are not listed"
+        ]
+    );
+}
+
+/// Truncated and corrupted databases give an error or warnings, never a panic, and never
+/// packages that were not in the file.
+#[test]
+fn rpm_corrupted_databases_never_panic() {
+    use podwarden_scan::inventory::rootfs::MemoryFile;
+    use podwarden_scan::inventory::rpm::read_sqlite_db;
+    let good = rpm_fixture();
+    let check =
+        |bytes: &[u8], what: &str| match read_sqlite_db(&MemoryFile(bytes), "rpmdb.sqlite", None) {
+            Ok(detected) => {
+                for p in &detected.packages {
+                    assert!(!p.name.is_empty() && !p.version.is_empty(), "{what}: {p:?}");
+                    assert_eq!(p.location, "rpmdb.sqlite", "{what}");
+                }
+                for w in &detected.warnings {
+                    assert!(!w.message.is_empty(), "{what}: empty warning");
+                }
+            }
+            Err(message) => assert!(!message.is_empty(), "{what}: empty error"),
+        };
+    // Every page-aligned truncation and a few odd ones.
+    let mut cut = 0;
+    while cut < good.len() {
+        check(&good[..cut], &format!("truncated to {cut}"));
+        check(
+            &good[..cut + 7.min(good.len() - cut)],
+            &format!("truncated to {cut}+7"),
+        );
+        cut += 4096;
+    }
+    // Deterministic pseudo-random byte corruption, many rounds.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..400 {
+        let mut bytes = good.clone();
+        let flips = 1 + (next() % 16) as usize;
+        for _ in 0..flips {
+            // Bias towards the first pages, where the schema and the b-tree pages live.
+            let span = if round % 2 == 0 {
+                3 * 4096
+            } else {
+                bytes.len()
+            };
+            let at = (next() as usize) % span;
+            bytes[at] = next() as u8;
+        }
+        check(&bytes, &format!("corruption round {round}"));
+    }
+    // A b-tree page pointing at itself is a cycle, reported as an error.
+    let mut cyclic = good.clone();
+    let root_page = 2usize; // Packages' root page in the fixture (checked below)
+    let page = (root_page - 1) * 4096;
+    assert_eq!(
+        cyclic[page], 5,
+        "the fixture's Packages root is an interior table page"
+    );
+    cyclic[page + 8..page + 12].copy_from_slice(&(root_page as u32).to_be_bytes());
+    let outcome = read_sqlite_db(&MemoryFile(&cyclic[..]), "rpmdb.sqlite", None);
+    let message = match outcome {
+        Ok(detected) => detected
+            .warnings
+            .iter()
+            .map(|w| w.message.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
+        Err(message) => message,
+    };
+    assert!(message.contains("cycle"), "{message}");
+    // Not a database at all.
+    assert_eq!(
+        read_sqlite_db(&MemoryFile(&b"hello"[..]), "x", None).expect_err("not sqlite"),
+        "read error: file ends at 5 bytes, wanted 100 at offset 0"
+    );
+}
