@@ -213,6 +213,7 @@ pub trait Detector: Send + Sync {
     ) -> Result<Detected, String>;
 }
 
+pub mod apk;
 pub mod detectors;
 pub mod dpkg;
 pub mod os_release;

@@ -422,3 +422,170 @@ fn rpm_corrupted_databases_never_panic() {
         "read error: file ends at 5 bytes, wanted 100 at offset 0"
     );
 }
+
+/// A hand-written `lib/apk/db/installed` in the exact layout apk-tools 2 writes (no Alpine
+/// database could be fetched here: Debian bookworm has no apk-tools). Field order, checksums
+/// (`Q1` + base64 SHA-1), file lists and ACL lines follow a real Alpine 3.20 database.
+const APK_INSTALLED: &str = "\
+C:Q1Hf9ahm3TDfHNXvzXIlGbVUEJxmk=
+P:alpine-baselayout-data
+V:3.6.5-r0
+A:x86_64
+S:11235
+I:77824
+T:Alpine base dir structure and init scripts
+U:https://git.alpinelinux.org/cgit/aports/tree/main/alpine-baselayout
+L:GPL-2.0-only
+o:alpine-baselayout
+m:Natanael Copa <ncopa@alpinelinux.org>
+t:1714981135
+c:66187892e05b03a41d08e9acabd19b7576a1c875
+r:alpine-baselayout
+q:1000
+F:etc
+R:fstab
+Z:Q11Q7hNe8QpDS531guqCdrXBzoA/o=
+R:group
+Z:Q12Otk4M39fP2Zjkobu0nC9FvlRI0=
+
+C:Q1xRL8bbfFk0EhKE2pD8nv6jkTk8s=
+P:musl
+V:1.2.5-r0
+A:x86_64
+S:411323
+I:643072
+T:the musl c library (libc) implementation
+U:https://musl.libc.org/
+L:MIT
+o:musl
+m:Timo Teräs <timo.teras@iki.fi>
+t:1712133720
+c:ed1b4b4c01e9d7fc2c4d8b8b1bf3b4c4c1e6d2a1
+p:so:libc.musl-x86_64.so.1=1
+F:lib
+R:ld-musl-x86_64.so.1
+a:0:0:755
+Z:Q1Kz4u2v1qF7N6x4HBcwBbsaE0vIc=
+R:libc.musl-x86_64.so.1
+a:0:0:777
+Z:Q17yJ3JFNypA4mxhJJr0ou6CzsJVI=
+
+C:Q1XLT6mdXCt0BlCGzB62u2lq1/2K4=
+P:libcrypto3
+V:3.3.2-r0
+A:x86_64
+S:1709893
+I:4976640
+T:Crypto library from openssl
+U:https://www.openssl.org/
+L:Apache-2.0
+o:openssl
+m:Ariadne Conill <ariadne@dereferenced.org>
+t:1725459101
+c:31ab1a2e8a1bbf2b8f1b0b2c9de6be8e0bfd1b4f
+D:so:libc.musl-x86_64.so.1
+p:so:libcrypto.so.3=3
+r:libressl
+F:usr
+F:usr/lib
+R:libcrypto.so.3
+a:0:0:755
+Z:Q1a2M3y1XGfCnRwAB6Wz3ELbPhxBI=
+
+C:Q1ZxL6kkYmMF4hY0Jm2kH6n2HQyQA=
+P:ssl_client
+V:1.36.1-r29
+A:x86_64
+S:4986
+I:14336
+T:EXternal ssl_client for busybox wget
+U:https://busybox.net/
+L:GPL-2.0-only
+o:busybox
+m:Sören Tempel <soeren+alpine@soeren-tempel.net>
+t:1717434393
+c:1b9b3ce2ef2bdd1a6e7f4a7b8c4a4ec1e0b0c4d3
+D:so:libc.musl-x86_64.so.1 so:libcrypto.so.3 so:libssl.so.3
+i:busybox=1.36.1-r29 libssl3
+F:usr
+F:usr/bin
+R:ssl_client
+a:0:0:755
+Z:Q1pM3Zq7oL6eK8mN1jJ4m0aU0Zf6Y=
+
+";
+
+#[test]
+fn apk_installed_database_is_read() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    write(
+        root,
+        "etc/os-release",
+        b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine Linux v3.20\"\n",
+    );
+    write(root, "lib/apk/db/installed", APK_INSTALLED.as_bytes());
+    let inv =
+        inventory_dir(root, &default_detectors(), &ScanOptions::default()).expect("inventory");
+    let got: Vec<(String, String, String, Option<String>, String)> = inv
+        .packages
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.version.clone(),
+                p.source
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                p.release.clone(),
+                p.purl.clone(),
+            )
+        })
+        .collect();
+    let want = [
+        (
+            "alpine-baselayout-data",
+            "3.6.5-r0",
+            "alpine-baselayout",
+            "pkg:apk/alpine/alpine-baselayout-data@3.6.5-r0?arch=x86_64&distro=alpine-3.20.3&upstream=alpine-baselayout",
+        ),
+        (
+            "libcrypto3",
+            "3.3.2-r0",
+            "openssl",
+            "pkg:apk/alpine/libcrypto3@3.3.2-r0?arch=x86_64&distro=alpine-3.20.3&upstream=openssl",
+        ),
+        (
+            "musl",
+            "1.2.5-r0",
+            "musl",
+            "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3",
+        ),
+        (
+            "ssl_client",
+            "1.36.1-r29",
+            "busybox",
+            "pkg:apk/alpine/ssl_client@1.36.1-r29?arch=x86_64&distro=alpine-3.20.3&upstream=busybox",
+        ),
+    ];
+    let want: Vec<(String, String, String, Option<String>, String)> = want
+        .iter()
+        .map(|(n, v, s, p)| {
+            (
+                n.to_string(),
+                v.to_string(),
+                s.to_string(),
+                Some("v3.20".to_string()),
+                p.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+    assert!(
+        inv.packages
+            .iter()
+            .all(|p| p.ecosystem == podwarden_scan::inventory::Ecosystem::Alpine)
+    );
+}
