@@ -1,3 +1,4 @@
 //! Integration tests of podwarden-scan (one test binary for the crate).
 mod inventory_os;
 mod rootfs;
+mod versions;
