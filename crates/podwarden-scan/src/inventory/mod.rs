@@ -216,6 +216,7 @@ pub trait Detector: Send + Sync {
 pub mod apk;
 pub mod detectors;
 pub mod dpkg;
+pub mod lang;
 pub mod os_release;
 pub mod purl;
 pub mod rootfs;

@@ -2,3 +2,4 @@
 mod inventory_os;
 mod rootfs;
 mod versions;
+mod lang;
