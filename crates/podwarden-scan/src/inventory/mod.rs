@@ -216,6 +216,7 @@ pub trait Detector: Send + Sync {
 pub mod apk;
 pub mod detectors;
 pub mod dpkg;
+pub mod image;
 pub mod lang;
 pub mod os_release;
 pub mod purl;
@@ -223,4 +224,5 @@ pub mod rootfs;
 pub mod rpm;
 pub mod walk;
 
+pub use image::inventory_image;
 pub use walk::{InventoryError, ScanOptions, inventory_dir};

@@ -15,9 +15,9 @@ fn write(root: &Path, path: &str, contents: &[u8]) {
     std::fs::write(full, contents).expect("write");
 }
 
-/// A detector that reports every file named `*.pkg` as a package named after its first line;
+/// A detector (shared with the image tests) that reports every file named `*.pkg` as a package named after its first line;
 /// files whose first line is `fail` give an error and `panic` panics.
-struct TestDetector;
+pub struct TestDetector;
 
 impl Detector for TestDetector {
     fn name(&self) -> &'static str {

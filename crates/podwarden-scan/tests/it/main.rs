@@ -3,3 +3,4 @@ mod inventory_os;
 mod rootfs;
 mod versions;
 mod lang;
+mod image;
