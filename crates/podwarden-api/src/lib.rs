@@ -3,4 +3,5 @@
 /// Version of the wire format; bumped when a type changes incompatibly.
 pub const WIRE_VERSION: u32 = 1;
 
+pub mod agent;
 pub mod event;

@@ -1,0 +1,162 @@
+//! The Podwarden center: REST API, agent channel, store (SQLite or PostgreSQL), metering and
+//! jobs. `podwarden server` (in the CLI crate) parses flags and calls [`Server::start`].
+//!
+//! Code map:
+//! - [`api`]: routes and handlers; [`app`] builds the whole router for a state;
+//! - [`auth`]: tokens, roles, principals, authentication middleware (tenancy starts here);
+//! - [`store`]: every SQL query, each taking the tenant it works in; [`store::migrate`];
+//! - [`assets`]: the asset domain (instance types, protectable verdicts, observed pods);
+//! - [`metering`]: exact money, CPU quantities, time zones, accrual over intervals;
+//! - [`jobs`]: the periodic scheduler (metering flush, bills, hooks for later jobs);
+//! - [`metrics`]: Prometheus metrics; [`config`]: settings; [`clock`]: injectable time.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod jobs;
+pub mod metering;
+pub mod metrics;
+pub mod state;
+pub mod store;
+
+pub use api::app;
+pub use state::AppState;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::error::StoreError;
+use crate::jobs::Scheduler;
+use crate::store::tenants::Bootstrap;
+use crate::store::{Db, Store};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Why the server cannot start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A started server: database open and migrated, operator bootstrapped, socket bound.
+pub struct Server {
+    state: AppState,
+    listener: TcpListener,
+    bootstrap: Bootstrap,
+}
+
+impl Server {
+    /// Opens the database, applies migrations, bootstraps the operator tenant, and binds
+    /// the listen address.
+    pub async fn start(
+        settings: Settings,
+        bootstrap_token: Option<&str>,
+    ) -> Result<Server, ServeError> {
+        Server::start_with_clock(settings, bootstrap_token, Arc::new(SystemClock)).await
+    }
+
+    /// [`Server::start`] with a given clock.
+    pub async fn start_with_clock(
+        settings: Settings,
+        bootstrap_token: Option<&str>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Server, ServeError> {
+        let db = Db::connect(&settings.database).await?;
+        let listen = settings.listen;
+        let store = Store::new(db, clock, Arc::new(settings));
+        let bootstrap = store.bootstrap(bootstrap_token).await?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: listen,
+                source,
+            })?;
+        Ok(Server {
+            state: AppState::new(store),
+            listener,
+            bootstrap,
+        })
+    }
+
+    /// What the bootstrap did (the CLI prints a generated token once).
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// The shared state (to plug in hooks before [`Server::run`]).
+    pub fn state_mut(&mut self) -> &mut AppState {
+        &mut self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, finishes open requests,
+    /// stops the jobs and closes the database.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let store = self.state.store.clone();
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let jobs = Scheduler::with_builtin_jobs(store.clone()).spawn(jobs_stopped);
+        let router = app(self.state);
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop_jobs.send(true);
+        for job in jobs {
+            let _ = job.await;
+        }
+        // Record usage up to the moment of shutdown.
+        for tenant in store.all_tenant_ids().await.unwrap_or_default() {
+            if let Err(err) = store.flush_tenant(tenant).await {
+                tracing::warn!(tenant = %tenant, error = %err, "final metering flush failed");
+            }
+        }
+        store.db().close().await;
+        served.map_err(ServeError::Serve)
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+        _ = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}

@@ -1,0 +1,56 @@
+//! What every handler and job shares: the store, the metrics, and the hooks later features
+//! plug into (asset sources for "sync now").
+
+use crate::assets::SyncCounts;
+use crate::error::StoreError;
+use crate::metrics::Metrics;
+use crate::store::{Store, TenantId};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A boxed, sendable future (for object-safe async hooks).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Fetches the latest pods from every source of a tenant and applies them with
+/// [`Store::upsert_assets_from_source`]. The cluster-sync feature provides the real one.
+pub trait AssetSyncer: Send + Sync + 'static {
+    fn sync_tenant<'a>(
+        &'a self,
+        store: &'a Store,
+        tenant: TenantId,
+    ) -> BoxFuture<'a, Result<SyncCounts, StoreError>>;
+}
+
+/// No asset sources configured: a sync changes nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoSources;
+
+impl AssetSyncer for NoSources {
+    fn sync_tenant<'a>(
+        &'a self,
+        _store: &'a Store,
+        _tenant: TenantId,
+    ) -> BoxFuture<'a, Result<SyncCounts, StoreError>> {
+        Box::pin(async { Ok(SyncCounts::default()) })
+    }
+}
+
+/// Shared state of the HTTP app.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub syncer: Arc<dyn AssetSyncer>,
+}
+
+impl AppState {
+    /// State with no asset sources.
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store,
+            metrics: Arc::new(Metrics::default()),
+            syncer: Arc::new(NoSources),
+        }
+    }
+}
