@@ -1,6 +1,12 @@
 //! Vulnerability matching: OSV records, the local index, and findings for an inventory.
 
+pub mod index;
+pub mod load;
+pub mod matcher;
+pub mod osv;
 pub mod version;
+
+pub use index::{Database, DbInfo, IndexError};
 
 use serde::Serialize;
 

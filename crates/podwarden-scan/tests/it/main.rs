@@ -2,5 +2,7 @@
 mod inventory_os;
 mod rootfs;
 mod versions;
+mod matching;
+mod osv;
 mod lang;
 mod image;
