@@ -802,6 +802,17 @@ fn go_binaries_real_builds() {
         };
         assert!(!GoBinaryDetector.wants(&info));
     }
+    // Section headers removed (as `sstrip` does): found through the writable load segment.
+    let (name, mut stripped) = go_binaries().remove(0);
+    stripped[0x28..0x30].fill(0); // e_shoff
+    stripped[0x3C..0x40].fill(0); // e_shnum, e_shstrndx
+    let detected = run(&GoBinaryDetector, "bin/stripped", &stripped, true).expect("stripped");
+    assert_eq!(
+        detected.packages.len(),
+        2,
+        "{name}: {:?}",
+        detected.packages
+    );
     // Executables that are not Go binaries: nothing, no error.
     let script = b"#!/bin/sh\necho hello, this is not an ELF file at all, just a script\n";
     let detected = run(&GoBinaryDetector, "usr/bin/hello", script, true).expect("script");
@@ -1421,4 +1432,59 @@ fn walker_combines_language_inventories() {
     }
     want.sort();
     assert_eq!(got, want);
+}
+
+/// File contents that count the reads made through them.
+struct CountingFile<'a> {
+    bytes: &'a [u8],
+    reads: std::cell::Cell<usize>,
+    bytes_read: std::cell::Cell<usize>,
+}
+
+impl podwarden_scan::inventory::FileContents for CountingFile<'_> {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = MemoryFile(self.bytes).read_at(offset, buf)?;
+        self.reads.set(self.reads.get() + 1);
+        self.bytes_read.set(self.bytes_read.get() + n);
+        Ok(n)
+    }
+}
+
+#[test]
+fn go_binary_detector_reads_little_of_other_executables() {
+    // (what, bytes, most reads, most bytes read): an ELF that is not Go costs the header, the
+    // section header table and the section names; a script costs one small read.
+    let rust_elf =
+        std::fs::read(std::env::current_exe().expect("test binary path")).expect("read self");
+    let script = b"#!/bin/sh\nexec /usr/bin/true \"$@\"\n".repeat(4);
+    let cases: [(&str, &[u8], usize, usize); 2] = [
+        ("a Rust ELF executable", &rust_elf, 3, 16 * 1024),
+        ("a shell script", &script, 1, 64),
+    ];
+    for (what, bytes, max_reads, max_bytes) in cases {
+        let file = CountingFile {
+            bytes,
+            reads: Default::default(),
+            bytes_read: Default::default(),
+        };
+        let info = FileInfo {
+            path: "usr/bin/x",
+            file_name: "x",
+            size: bytes.len() as u64,
+            executable: true,
+        };
+        let detected = GoBinaryDetector
+            .detect(&info, &file, &DetectContext::default())
+            .expect(what);
+        assert!(detected.packages.is_empty(), "{what}");
+        assert!(
+            file.reads.get() <= max_reads && file.bytes_read.get() <= max_bytes,
+            "{what}: {} reads, {} bytes",
+            file.reads.get(),
+            file.bytes_read.get()
+        );
+    }
 }

@@ -467,7 +467,8 @@ impl<'a> Elf<'a> {
             segments: Vec::new(),
         };
         elf.read_sections(shoff, shentsize, shnum, shstrndx)?;
-        if elf.find_section(".go.buildinfo").is_none() {
+        if elf.sections.is_empty() {
+            // No section headers (removed by `sstrip` and the like): search the segments.
             elf.read_segments(phoff, phentsize, phnum)?;
         }
         Ok(Some(elf))
@@ -601,14 +602,14 @@ impl<'a> Elf<'a> {
             .and_then(|p| p.offset.checked_add(addr - p.vaddr))
     }
 
-    /// Where the build info blob may start: the `.go.buildinfo` section, else the first
-    /// writable, non-executable loadable segment (what Go's `debug/buildinfo` searches).
+    /// Where the build info blob may start: the `.go.buildinfo` section (every Go 1.13+ binary
+    /// with section headers has one), else, without section headers, the first writable,
+    /// non-executable loadable segment (what Go's `debug/buildinfo` searches).
     fn build_info_region(&self) -> Option<(u64, u64)> {
-        if let Some(s) = self.find_section(".go.buildinfo") {
-            return Some((s.offset, s.size));
-        }
-        if let Some(s) = self.find_section(".data").filter(|s| s.kind != SHT_NOBITS) {
-            return Some((s.offset, s.size));
+        if !self.sections.is_empty() {
+            return self
+                .find_section(".go.buildinfo")
+                .map(|s| (s.offset, s.size));
         }
         self.segments
             .iter()
