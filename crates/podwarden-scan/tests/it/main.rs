@@ -6,3 +6,4 @@ mod matching;
 mod osv;
 mod lang;
 mod image;
+mod report;
