@@ -1,1 +1,3 @@
 //! Integration tests of podwarden-baseline (one test binary for the crate).
+
+mod psa;
