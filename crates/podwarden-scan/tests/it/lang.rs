@@ -576,6 +576,18 @@ fn python_requirements() {
         ],
         0,
     );
+    // Hand-written: a byte-order mark and CRLF line ends, as Windows editors save.
+    check(
+        &RequirementsDetector,
+        "requirements.txt",
+        "\u{feff}Django==4.2.7\r\nrequests==2.31.0 \\\r\n    --hash=sha256:abc\r\n".as_bytes(),
+        Ecosystem::PyPI,
+        &[
+            ("Django", "4.2.7", "pkg:pypi/django@4.2.7"),
+            ("requests", "2.31.0", "pkg:pypi/requests@2.31.0"),
+        ],
+        0,
+    );
     // Hand-written: every kind of line pip accepts, and one it does not.
     let text = "# comment\n-r base.txt\n-c constraints.txt\n-e git+https://github.com/a/b.git#egg=b\n--index-url https://pypi.org/simple\n\nDjango==4.2.7  # pinned\nFlask_Login [extra1,extra2] == 0.6.3 ; python_version >= \"3.8\"\nrequests>=2.0\nurllib3===1.26.18\nnumpy==1.*\nuvicorn[standard]\n./local/pkg\nfoo @ https://example.com/foo-1.0.tar.gz\nsix==1.16.0 \\\n    --hash=sha256:abc\n!!! not a requirement\n";
     check(

@@ -26,17 +26,22 @@ pub(crate) fn read_text(contents: &dyn FileContents) -> Result<String, String> {
     read_text_limited(contents, MAX_LOCKFILE_BYTES)
 }
 
-/// Reads a whole text file of at most `limit` bytes; invalid UTF-8 is an error naming the offset.
+/// Reads a whole text file of at most `limit` bytes without its byte-order mark; invalid UTF-8 is
+/// an error naming the offset.
 pub(crate) fn read_text_limited(contents: &dyn FileContents, limit: u64) -> Result<String, String> {
     let bytes = contents
         .read_all(limit)
         .map_err(|e| format!("cannot read: {e}"))?;
-    String::from_utf8(bytes).map_err(|e| {
+    let mut text = String::from_utf8(bytes).map_err(|e| {
         format!(
             "not UTF-8 text (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         )
-    })
+    })?;
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8()); // a byte-order mark some editors write
+    }
+    Ok(text)
 }
 
 /// 1-based line number of byte `offset` in `text`.
