@@ -411,6 +411,22 @@ fn npm_lockfile_edge_cases() {
         0,
     );
     let err = run(
+        &YarnLockDetector,
+        "yarn.lock",
+        b"# yarn lockfile v1\n\nleft-pad@^1.3.0:\n  version \"1.3.0\"\nthis is not yarn\n",
+        false,
+    )
+    .expect_err("a line that is no entry header is an error");
+    assert!(err.contains("line 5"), "{err}");
+    let err = run(
+        &PnpmLockDetector,
+        "pnpm-lock.yaml",
+        b"lockfileVersion: '9.0'\n\npackages:\n  a@1.0.0: [unclosed\n",
+        false,
+    )
+    .expect_err("broken YAML is an error");
+    assert!(err.contains("line 4"), "{err}");
+    let err = run(
         &PackageLockDetector,
         "package-lock.json",
         b"{\n  \"packages\": {\n    \"x\": ",
