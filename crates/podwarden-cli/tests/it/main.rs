@@ -1,1 +1,3 @@
 //! End-to-end tests of the `podwarden` binary (one test binary for the crate).
+mod db;
+mod scan_vuln;
