@@ -5,3 +5,4 @@ pub const WIRE_VERSION: u32 = 1;
 
 pub mod agent;
 pub mod event;
+pub mod uplink;
