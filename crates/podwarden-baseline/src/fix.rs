@@ -4,7 +4,7 @@
 //! splice the text so that comments, key order and untouched documents stay byte-for-byte.
 
 use crate::engine::{DocPlace, check_value};
-use crate::finding::{Finding, FindingKey, FixSafety, Location, PatchOp};
+use crate::finding::{Finding, FindingKey, Fix, FixSafety, Location, PatchOp};
 use crate::manifest::{self, Format, get, get_str, list_items};
 use crate::options::Options;
 use crate::patch;
@@ -107,7 +107,15 @@ pub fn fix(
             }
         };
         let result = fix_document(
-            file, doc.index, doc.text, doc.format, value, &requested, mode, options,
+            file,
+            doc.index,
+            doc.text,
+            doc.format,
+            value,
+            &requested,
+            mode,
+            options,
+            &|f: &Finding| f.fix.clone(),
         );
         applied.extend(result.applied);
         for f in doc_findings {
@@ -167,6 +175,7 @@ fn fix_document(
     requested: &HashSet<FindingKey>,
     mode: FixMode,
     options: &Options,
+    fix_for: &dyn Fn(&Finding) -> Option<Fix>,
 ) -> DocumentFix {
     let mut text = text.to_string();
     let mut refused: BTreeMap<FindingKey, String> = BTreeMap::new();
@@ -178,11 +187,11 @@ fn fix_document(
             requested.contains(&key)
                 && !refused.contains_key(&key)
                 && !f.is_exempted()
-                && f.fix.as_ref().is_some_and(|fix| mode.allows(fix.safety))
+                && fix_for(f).is_some_and(|fix| mode.allows(fix.safety))
         });
         let Some(candidate) = candidate else { break };
         let key = candidate.key();
-        let Some(fix) = candidate.fix.clone() else {
+        let Some(fix) = fix_for(candidate) else {
             break;
         };
         match try_fix(
@@ -384,4 +393,98 @@ pub(crate) fn api_problems(doc: &Value, options: &Options) -> BTreeSet<String> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Level;
+    use serde_json::json;
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: x\n";
+
+    /// Runs the fix loop with a replacement patch for allowPrivilegeEscalation and returns
+    /// the reason it was refused.
+    fn refusal(bad_patch: Vec<PatchOp>) -> String {
+        let options = Options {
+            level: Level::Restricted,
+            ..Options::default()
+        };
+        let doc = &manifest::split_documents(POD)[0];
+        let value = manifest::parse_document("p.yaml", doc)
+            .ok()
+            .flatten()
+            .expect("pod parses");
+        let findings = recheck("p.yaml", 0, &value, &options);
+        let requested: HashSet<FindingKey> = findings.iter().map(Finding::key).collect();
+        let target = "pss.allowPrivilegeEscalation";
+        let fix_for = |f: &Finding| {
+            (f.check_id == target).then(|| Fix {
+                safety: FixSafety::Safe,
+                description: "test".into(),
+                risk: None,
+                patch: bad_patch.clone(),
+            })
+        };
+        let result = fix_document(
+            "p.yaml",
+            0,
+            doc.text,
+            doc.format,
+            value,
+            &requested,
+            FixMode::Risky,
+            &options,
+            &fix_for,
+        );
+        assert!(result.applied.is_empty());
+        assert_eq!(result.text, POD, "a refused fix must leave the text alone");
+        result
+            .remaining
+            .iter()
+            .find(|(k, _)| k.check_id == target)
+            .map(|(_, r)| r.clone())
+            .expect("still reported")
+    }
+
+    #[test]
+    fn refuses_fixes_that_break_or_worsen_the_pod() {
+        let add = |path: &str, value| PatchOp::Add {
+            path: path.into(),
+            value,
+        };
+        let cases = [
+            (
+                vec![add(
+                    "/spec/containers/0/securityContext",
+                    json!({"allowPrivilegeEscalation": false, "privileged": true}),
+                )],
+                "fix refused: the API server would reject the result",
+            ),
+            (
+                vec![
+                    add(
+                        "/spec/containers/0/securityContext",
+                        json!({"allowPrivilegeEscalation": false}),
+                    ),
+                    add("/spec/hostNetwork", json!(true)),
+                ],
+                "fix refused: it would introduce pss.hostNamespaces",
+            ),
+            (
+                vec![add("/spec/dnsPolicy", json!("Default"))],
+                "fix refused: it does not resolve the finding",
+            ),
+            (
+                vec![PatchOp::Remove {
+                    path: "/spec/nothing".into(),
+                }],
+                "fix refused: cannot apply JSON patch remove",
+            ),
+        ];
+        for (patch, expected) in cases {
+            let reason = refusal(patch);
+            assert!(reason.starts_with(expected), "{reason}");
+        }
+    }
 }

@@ -50,3 +50,6 @@ pub use options::{
 };
 pub use patch::{PatchError, apply as apply_patch};
 pub use pss::active_checks;
+
+/// The time crate used for [`Options::now`], re-exported so that callers need not depend on it.
+pub use jiff;

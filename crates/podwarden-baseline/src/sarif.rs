@@ -6,6 +6,14 @@ use crate::finding::{Finding, Severity};
 use serde_json::{Value, json};
 use std::io::{self, Write};
 
+/// A file or document that could not be read, for the SARIF invocation record.
+#[derive(Debug, Clone)]
+pub struct InputProblem {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
 /// Streams a SARIF log: [`SarifWriter::begin`], then [`SarifWriter::result`] per finding, then
 /// [`SarifWriter::finish`].
 pub struct SarifWriter<W: Write> {
@@ -136,9 +144,30 @@ impl<W: Write> SarifWriter<W> {
         write!(self.out, "\n{}", result(finding))
     }
 
-    /// Closes the log and returns the writer.
-    pub fn finish(mut self) -> io::Result<W> {
-        self.out.write_all(b"\n]}]}\n")?;
+    /// Closes the log, reporting unreadable documents and files as tool execution
+    /// notifications, and returns the writer.
+    pub fn finish(mut self, errors: &[InputProblem]) -> io::Result<W> {
+        let notifications: Vec<Value> = errors
+            .iter()
+            .map(|e| {
+                let mut n = json!({
+                    "level": "error",
+                    "message": {"text": e.message},
+                    "locations": [{
+                        "physicalLocation": {"artifactLocation": {"uri": uri(&e.file)}},
+                    }],
+                });
+                if let Some(line) = e.line {
+                    n["locations"][0]["physicalLocation"]["region"] = json!({"startLine": line});
+                }
+                n
+            })
+            .collect();
+        let invocation = json!({
+            "executionSuccessful": errors.is_empty(),
+            "toolExecutionNotifications": notifications,
+        });
+        write!(self.out, "\n],\"invocations\":[{invocation}]}}]}}\n")?;
         self.out.flush()?;
         Ok(self.out)
     }
