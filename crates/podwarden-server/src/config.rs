@@ -249,5 +249,9 @@ mod tests {
         check("surprise = 1", Err("test.toml"));
         check("listen = \"nowhere\"", Err("listen"));
         check("default_cores = \"0\"", Err("default_cores"));
+        check(
+            include_str!("../podwarden.example.toml"),
+            Ok((30, 90, 3000, "+08:00", 1000)),
+        );
     }
 }
