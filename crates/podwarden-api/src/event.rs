@@ -210,10 +210,10 @@ pub struct Process {
     /// Process id (as the agent sees it: the pod's pid namespace in a sidecar).
     pub pid: u32,
     /// Parent process id; 0 when unknown.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub ppid: u32,
     /// Start time in nanoseconds since the Unix epoch; 0 when unknown.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub start_ts: u64,
     /// `/proc/PID/comm`: the executable's name, truncated by the kernel to 15 bytes.
     pub name: String,
@@ -240,13 +240,13 @@ pub struct Process {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loginuid: Option<u32>,
     /// Controlling terminal device number (`tty_nr` of `/proc/PID/stat`); 0 for none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub tty: u32,
     /// Session id; 0 when unknown.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub sid: u32,
     /// Process group id; 0 when unknown.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub pgid: u32,
     /// `CapEff` of `/proc/PID/status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,6 +285,10 @@ fn is_false(value: &bool) -> bool {
 }
 
 fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+fn is_zero_u64(value: &u64) -> bool {
     *value == 0
 }
 
@@ -516,7 +520,7 @@ pub struct Container {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_uid: Option<String>,
     /// Whether the container runs privileged.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub privileged: bool,
     /// Pod labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -1,0 +1,463 @@
+//! The compiled, immutable rule set: compile once from rule sources, evaluate every event
+//! against the rules indexed under its event type, and report every rule that matches.
+
+use crate::compile::{Compiler, Node};
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::extract::{Ctx, Scratch};
+use crate::fields::{KINDS, Kind};
+use crate::loader::Collected;
+use crate::output::OutputTemplate;
+use podwarden_api::event::Event;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
+
+/// A rule file's text and the name diagnostics use for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSource {
+    /// File name (or any label) shown in diagnostics.
+    pub name: String,
+    /// YAML text.
+    pub text: String,
+}
+
+impl RuleSource {
+    /// A source named `name`.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        RuleSource {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Which rules to run.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// Rules with any of these tags are compiled but not run.
+    pub disabled_tags: Vec<String>,
+    /// Rules less severe than this are compiled but not run.
+    pub min_priority: Option<Priority>,
+}
+
+/// Falco's priorities, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Priority {
+    /// EMERGENCY
+    Emergency,
+    /// ALERT
+    Alert,
+    /// CRITICAL
+    Critical,
+    /// ERROR
+    Error,
+    /// WARNING
+    Warning,
+    /// NOTICE
+    Notice,
+    /// INFORMATIONAL (or INFO)
+    Informational,
+    /// DEBUG
+    Debug,
+}
+
+impl Priority {
+    /// Parse a priority name, any case (`INFO` is `INFORMATIONAL`).
+    pub fn parse(text: &str) -> Option<Priority> {
+        Some(match text.trim().to_ascii_uppercase().as_str() {
+            "EMERGENCY" => Priority::Emergency,
+            "ALERT" => Priority::Alert,
+            "CRITICAL" => Priority::Critical,
+            "ERROR" => Priority::Error,
+            "WARNING" | "WARN" => Priority::Warning,
+            "NOTICE" => Priority::Notice,
+            "INFORMATIONAL" | "INFO" => Priority::Informational,
+            "DEBUG" => Priority::Debug,
+            _ => return None,
+        })
+    }
+
+    /// Upper-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Emergency => "EMERGENCY",
+            Priority::Alert => "ALERT",
+            Priority::Critical => "CRITICAL",
+            Priority::Error => "ERROR",
+            Priority::Warning => "WARNING",
+            Priority::Notice => "NOTICE",
+            Priority::Informational => "INFORMATIONAL",
+            Priority::Debug => "DEBUG",
+        }
+    }
+
+    /// The alert severity shown to operators: `critical`, `high`, `medium`, `low` or `info`.
+    pub fn severity(self) -> &'static str {
+        match self {
+            Priority::Emergency | Priority::Alert | Priority::Critical => "critical",
+            Priority::Error => "high",
+            Priority::Warning => "medium",
+            Priority::Notice => "low",
+            Priority::Informational | Priority::Debug => "info",
+        }
+    }
+}
+
+/// The product's three alert types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertType {
+    /// Webshells.
+    Webshell,
+    /// Abnormal network connections.
+    Network,
+    /// Suspicious processes.
+    Process,
+}
+
+impl AlertType {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertType::Webshell => "webshell",
+            AlertType::Network => "network",
+            AlertType::Process => "process",
+        }
+    }
+
+    fn parse(text: &str) -> Option<AlertType> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "webshell" => Some(AlertType::Webshell),
+            "network" => Some(AlertType::Network),
+            "process" => Some(AlertType::Process),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a rule runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStatus {
+    /// Compiled and running.
+    Enabled,
+    /// Compiled, but `enabled: false` or filtered out by [`CompileOptions`].
+    Off,
+    /// Not compiled: see the diagnostics.
+    Failed,
+    /// For another event source (`k8s_audit`, plugins); not compiled.
+    Skipped,
+}
+
+/// A rule as loaded.
+#[derive(Debug)]
+pub struct Rule {
+    /// Rule name.
+    pub name: String,
+    /// Podwarden's rule id (`id:`), or the name for Falco rules.
+    pub id: String,
+    /// Description.
+    pub desc: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Alert type: `alert_type:`, or for Falco rules `network` when tagged so, else `process`.
+    pub alert_type: AlertType,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// What to do about an alert (`advice:`).
+    pub advice: Option<String>,
+    /// The output format as written.
+    pub output_format: String,
+    /// File it was defined in.
+    pub file: String,
+    /// Line of its definition.
+    pub line: usize,
+    /// Whether it runs.
+    pub status: RuleStatus,
+    /// Falco event types (`evt.type`) it can match.
+    pub event_types: Vec<&'static str>,
+    output: OutputTemplate,
+}
+
+/// A rule that matched an event, with its rendered output (borrowed; valid during the callback).
+#[derive(Debug, Clone, Copy)]
+pub struct Match<'a> {
+    /// The rule.
+    pub rule: &'a Rule,
+    /// Its output for this event.
+    pub output: &'a str,
+}
+
+/// An owned match, for collecting and printing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    /// Rule name.
+    pub rule: String,
+    /// Rule id.
+    pub id: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Severity derived from the priority.
+    pub severity: &'static str,
+    /// Alert type.
+    pub alert_type: AlertType,
+    /// Rule tags.
+    pub tags: Vec<String>,
+    /// Rendered output.
+    pub output: String,
+}
+
+impl Match<'_> {
+    /// An owned copy.
+    pub fn to_alert(&self) -> Alert {
+        Alert {
+            rule: self.rule.name.clone(),
+            id: self.rule.id.clone(),
+            priority: self.rule.priority,
+            severity: self.rule.priority.severity(),
+            alert_type: self.rule.alert_type,
+            tags: self.rule.tags.clone(),
+            output: self.output.to_string(),
+        }
+    }
+}
+
+/// Counts of rules by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Rules loaded (all statuses).
+    pub total: usize,
+    /// Running.
+    pub enabled: usize,
+    /// Switched off.
+    pub off: usize,
+    /// Disabled by a diagnostic.
+    pub failed: usize,
+    /// For another event source.
+    pub skipped: usize,
+}
+
+/// A compiled rule set: immutable, `Send + Sync`, share it behind an `Arc`.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    /// Per event kind: the rules that can match it (index into `rules`) and their folded trees.
+    index: Vec<Vec<(usize, Node)>>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+static BUILTIN: OnceLock<Arc<RuleSet>> = OnceLock::new();
+
+impl RuleSet {
+    /// Compile rule sources, later sources appending to and overriding earlier ones. Never
+    /// fails: whatever cannot be used is reported in the diagnostics and left out.
+    pub fn compile(sources: &[RuleSource], options: &CompileOptions) -> (RuleSet, Vec<Diagnostic>) {
+        let mut collected = Collected::default();
+        for source in sources {
+            collected.load(source);
+        }
+        let mut diagnostics = std::mem::take(&mut collected.diagnostics);
+        let mut compiler = Compiler::new(&collected);
+        let mut rules = Vec::with_capacity(collected.rules.len());
+        let mut index: Vec<Vec<(usize, Node)>> = KINDS.iter().map(|_| Vec::new()).collect();
+        for def in &collected.rules {
+            let alert_type = match def.alert_type.as_deref() {
+                Some(text) => AlertType::parse(text).unwrap_or_else(|| {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::InvalidItem,
+                            Severity::Warning,
+                            &def.loc,
+                            format!("`alert_type: {text}` is not webshell, network or process; using process"),
+                        )
+                        .rule(&def.name),
+                    );
+                    AlertType::Process
+                }),
+                None if def.tags.iter().any(|t| t == "network") => AlertType::Network,
+                None => AlertType::Process,
+            };
+            let (output, unavailable) = OutputTemplate::compile(&def.output);
+            let mut rule = Rule {
+                name: def.name.clone(),
+                id: def.id.clone().unwrap_or_else(|| def.name.clone()),
+                desc: def.desc.trim().to_string(),
+                priority: def.priority,
+                alert_type,
+                tags: def.tags.clone(),
+                advice: def.advice.as_ref().map(|a| a.trim().to_string()),
+                output_format: def.output.trim().to_string(),
+                file: def.loc.file.to_string(),
+                line: def.loc.line,
+                status: RuleStatus::Enabled,
+                event_types: Vec::new(),
+                output,
+            };
+            if def.source != "syscall" {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::UnsupportedSource,
+                        Severity::Warning,
+                        &def.loc,
+                        format!("rule is for the `{}` event source; only `syscall` rules run on agent events; skipped", def.source),
+                    )
+                    .rule(&def.name),
+                );
+                rule.status = RuleStatus::Skipped;
+                rules.push(rule);
+                continue;
+            }
+            if !def.errors.is_empty() {
+                diagnostics.extend(def.errors.iter().cloned());
+                rule.status = RuleStatus::Failed;
+                rules.push(rule);
+                continue;
+            }
+            let compiled =
+                match compiler.compile_rule(&def.name, &def.loc, &def.condition, &def.exceptions) {
+                    Ok(compiled) => compiled,
+                    Err(errors) => {
+                        diagnostics.extend(errors);
+                        rule.status = RuleStatus::Failed;
+                        rules.push(rule);
+                        continue;
+                    }
+                };
+            diagnostics.extend(compiled.warnings.iter().cloned());
+            if !unavailable.is_empty() {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::OutputField,
+                        Severity::Warning,
+                        &def.loc,
+                        format!(
+                            "output fields print as <NA> (not available to the agent): {}",
+                            unavailable.join(", ")
+                        ),
+                    )
+                    .rule(&def.name),
+                );
+            }
+            rule.event_types = compiled
+                .per_kind
+                .iter()
+                .map(|(k, _)| k.evt_type())
+                .collect();
+            let filtered = options.disabled_tags.iter().any(|t| def.tags.contains(t))
+                || options.min_priority.is_some_and(|min| def.priority > min);
+            if !def.enabled || filtered {
+                rule.status = RuleStatus::Off;
+            } else {
+                let position = rules.len();
+                for (kind, node) in compiled.per_kind {
+                    if let Some(slot) = index.get_mut(kind.index()) {
+                        slot.push((position, node));
+                    }
+                }
+            }
+            rules.push(rule);
+        }
+        (RuleSet { rules, index }, diagnostics)
+    }
+
+    /// Podwarden's own rules (embedded in the binary), compiled once per process.
+    pub fn builtin() -> Arc<RuleSet> {
+        BUILTIN
+            .get_or_init(|| {
+                Arc::new(RuleSet::compile(&crate::builtin::sources(), &CompileOptions::default()).0)
+            })
+            .clone()
+    }
+
+    /// Podwarden's own rule files, to compile together with others.
+    pub fn builtin_sources() -> Vec<RuleSource> {
+        crate::builtin::sources()
+    }
+
+    /// Every rule loaded, whatever its status, in definition order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// A rule by name.
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// Counts by status.
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary {
+            total: self.rules.len(),
+            ..Summary::default()
+        };
+        for rule in &self.rules {
+            match rule.status {
+                RuleStatus::Enabled => summary.enabled += 1,
+                RuleStatus::Off => summary.off += 1,
+                RuleStatus::Failed => summary.failed += 1,
+                RuleStatus::Skipped => summary.skipped += 1,
+            }
+        }
+        summary
+    }
+
+    /// Names of the running rules an event of this Falco event type meets (the index).
+    pub fn rules_for_event_type(&self, evt_type: &str) -> Vec<&str> {
+        KINDS
+            .iter()
+            .filter(|k| k.evt_type() == evt_type)
+            .flat_map(|k| self.index.get(k.index()).into_iter().flatten())
+            .filter_map(|(i, _)| self.rules.get(*i).map(|r| r.name.as_str()))
+            .collect()
+    }
+
+    /// Evaluate an event: `on_match` is called for every running rule that matches, in
+    /// definition order. Uses a per-thread scratch buffer; allocates nothing once warm.
+    pub fn evaluate(&self, event: &Event, on_match: &mut impl FnMut(&Match<'_>)) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.evaluate_with(event, &mut scratch, on_match),
+            // Re-entered from a callback: use a fresh buffer.
+            Err(_) => self.evaluate_with(event, &mut Scratch::default(), on_match),
+        });
+    }
+
+    /// [`RuleSet::evaluate`] with a caller-owned scratch buffer.
+    pub fn evaluate_with(
+        &self,
+        event: &Event,
+        scratch: &mut Scratch,
+        on_match: &mut impl FnMut(&Match<'_>),
+    ) {
+        let kind = Kind::of(event);
+        let Some(candidates) = self.index.get(kind.index()) else {
+            return;
+        };
+        let mut ctx = Ctx::new(event, kind, scratch);
+        for (position, node) in candidates {
+            if !node.eval(&mut ctx) {
+                continue;
+            }
+            let Some(rule) = self.rules.get(*position) else {
+                continue;
+            };
+            let mut buffer = ctx.take_output();
+            rule.output.render(&mut ctx, &mut buffer);
+            ctx.put_output(buffer);
+            on_match(&Match {
+                rule,
+                output: ctx.output(),
+            });
+        }
+    }
+
+    /// All matches of an event, owned.
+    pub fn matches(&self, event: &Event) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        self.evaluate(event, &mut |m| alerts.push(m.to_alert()));
+        alerts
+    }
+}
