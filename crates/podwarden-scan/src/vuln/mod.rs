@@ -1,5 +1,6 @@
 //! Vulnerability matching: OSV records, the local index, and findings for an inventory.
 
+pub mod catalog;
 pub mod index;
 pub mod load;
 pub mod matcher;
