@@ -88,6 +88,11 @@ pub fn parse_document(file: &str, doc: &Document<'_>) -> Result<Option<Value>, D
                         .map(|l| doc.start_line + (l.line() as usize).saturating_sub(1))
                         .unwrap_or(doc.line);
                     let mut message = one_line(&e.to_string());
+                    // The parser's own position is relative to the document; `line` above is
+                    // the one in the file.
+                    if let Some(at) = message.find(" at line ") {
+                        message.truncate(at);
+                    }
                     if doc.text.contains("{{") {
                         message.push_str(" (the document looks like an unrendered template: render it first, e.g. `helm template ... | podwarden scan k8s -`)");
                     }

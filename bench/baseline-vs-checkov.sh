@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of `podwarden scan k8s` and checkov on Kubernetes manifests.
+#
+# Builds a corpus of >= 100,000 pods by replicating the upstream Pod Security Standards
+# fixtures (../shared/compat/psa, 4,537 one-pod files) into a temporary directory, then
+# times the release `podwarden scan k8s` over all of it and checkov over a subset (checkov is
+# far slower; its rate is scaled), reporting manifests per second and max RSS for both.
+#
+# Usage: bench/baseline-vs-checkov.sh [COPIES] [CHECKOV_FILES]
+#   COPIES         copies of the fixture tree (default 23 -> 104,351 pods)
+#   CHECKOV_FILES  files given to checkov (default 1000; 0 skips checkov)
+# Environment: PODWARDEN_BIN (default: target/release/podwarden, built here),
+#              CHECKOV (default: checkov on PATH, else a venv in ~/.cache/podwarden-bench).
+# Needs: /usr/bin/time (Debian package `time`), python3 with venv/pip for checkov.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+copies=${1:-23}
+checkov_files=${2:-1000}
+fixtures=../shared/compat/psa
+[ -d "$fixtures/baseline" ] || { echo "missing fixtures at $fixtures" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+
+bin=${PODWARDEN_BIN:-target/release/podwarden}
+if [ -z "${PODWARDEN_BIN:-}" ]; then
+  cargo build --release -p podwarden-cli >&2
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+corpus=$work/corpus
+mkdir -p "$corpus"
+for i in $(seq 1 "$copies"); do
+  mkdir -p "$corpus/copy$i"
+  cp -r "$fixtures/baseline" "$fixtures/restricted" "$corpus/copy$i/"
+done
+files=$(find "$corpus" -name '*.yaml' | wc -l)
+bytes=$(du -sb "$corpus" | cut -f1)
+echo "corpus: $files manifests (one pod each), $((bytes / 1024 / 1024)) MiB, in $corpus"
+
+# measure NAME CMD...: runs CMD under /usr/bin/time, prints seconds and max RSS (KiB).
+measure() {
+  local name=$1; shift
+  /usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || true
+  read -r secs rss <"$work/$name.time"
+  echo "$secs $rss"
+}
+
+read -r pw_secs pw_rss < <(measure podwarden "$bin" scan k8s "$corpus" --format json --output "$work/podwarden.json" --quiet)
+pw_findings=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['summary']['findings'])" "$work/podwarden.json")
+pw_rate=$(python3 -c "print(round($files / max($pw_secs, 0.001)))")
+echo "podwarden: $files manifests in ${pw_secs}s = ${pw_rate} manifests/s, max RSS $((pw_rss / 1024)) MiB, $pw_findings findings (level all)"
+
+read -r pr_secs pr_rss < <(measure podwarden-restricted "$bin" scan k8s "$corpus" --level restricted --format json --output "$work/podwarden-restricted.json" --quiet)
+echo "podwarden --level restricted: ${pr_secs}s, max RSS $((pr_rss / 1024)) MiB"
+
+if [ "$checkov_files" -gt 0 ]; then
+  checkov=${CHECKOV:-$(command -v checkov || true)}
+  if [ -z "$checkov" ]; then
+    venv=${HOME}/.cache/podwarden-bench/checkov-venv
+    [ -x "$venv/bin/checkov" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q checkov; }
+    checkov=$venv/bin/checkov
+  fi
+  subset=$work/subset
+  mkdir -p "$subset"
+  find "$corpus" -name '*.yaml' | sort | head -n "$checkov_files" | nl -nrz -w7 | while read -r n f; do
+    cp "$f" "$subset/$n.yaml"
+  done
+  n=$(find "$subset" -name '*.yaml' | wc -l)
+  read -r ck_secs ck_rss < <(measure checkov "$checkov" -d "$subset" --framework kubernetes --quiet --compact -o json)
+  ck_rate=$(python3 -c "print(round($n / max($ck_secs, 0.001), 1))")
+  echo "checkov $("$checkov" --version): $n manifests in ${ck_secs}s = ${ck_rate} manifests/s, max RSS $((ck_rss / 1024)) MiB"
+  python3 -c "
+files, pw, ck = $files, $pw_secs, $ck_secs
+n = $n
+ck_full = ck / n * files
+print(f'checkov scaled to {files} manifests: ~{ck_full:.0f}s; podwarden is {ck_full / max(pw, 0.001):.0f}x faster')
+"
+fi
