@@ -2,7 +2,7 @@
 //! package counts per ecosystem, the warning count and the elapsed time.
 //!
 //! `cargo run --release -p podwarden-scan --example inventory -- / [--cross-devices]
-//! [--threads N] [--list] [--warnings]`
+//! [--threads N] [--list] [--warnings] [--detectors all|os|none]` (`none` times the bare walk).
 
 use anyhow::{Context, bail};
 use podwarden_scan::inventory::detectors::default_detectors;
@@ -16,12 +16,14 @@ fn main() -> anyhow::Result<()> {
     let mut opts = ScanOptions::default();
     let mut list = false;
     let mut show_warnings = false;
+    let mut which = "all".to_string();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--cross-devices" => opts.cross_devices = true,
             "--list" => list = true,
             "--warnings" => show_warnings = true,
+            "--detectors" => which = args.next().context("--detectors needs all|os|none")?,
             "--threads" => {
                 let n = args.next().context("--threads needs a number")?;
                 opts.threads = n.parse().with_context(|| format!("bad thread count {n}"))?;
@@ -31,7 +33,15 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let path = path.context("usage: inventory <dir|image.tar|oci-dir> [options]")?;
-    let detectors = default_detectors();
+    let detectors: Vec<_> = match which.as_str() {
+        "all" => default_detectors(),
+        "os" => default_detectors()
+            .into_iter()
+            .filter(|d| matches!(d.name(), "dpkg" | "apk" | "rpm"))
+            .collect(),
+        "none" => Vec::new(),
+        other => bail!("--detectors {other}: expected all, os or none"),
+    };
     let started = Instant::now();
     let is_image = path.is_file() || path.join("index.json").is_file();
     let inventory = if is_image {

@@ -8,10 +8,11 @@
 //! turn out to be needed later (a hard link to an unwanted file, os-release behind a symlink)
 //! are fetched by a second pass over just the layers that hold them. Entry names with `..` or
 //! a leading `/` are refused with a warning; the total expansion and entry count are bounded.
+//! Layers may be plain tar, gzip or zstd (told apart by their magic bytes).
 
 use super::os_release::{OS_RELEASE_PATHS, parse_os_release};
 use super::rootfs::{MemoryFile, RootFs};
-use super::walk::{Collector, InventoryError, Offer, ScanOptions};
+use super::walk::{Collector, InventoryError, Offer, ScanOptions, worker_threads};
 use super::{DetectContext, Detector, FileContents, FileInfo, Inventory, OsRelease};
 use serde::Deserialize;
 use std::cell::Cell;
@@ -61,7 +62,7 @@ pub fn inventory_image(
     reader.fetch_missing(&layers)?;
     let os = reader.os_release();
     reader.offer.ctx.os = os.clone();
-    reader.run_detectors();
+    reader.run_detectors()?;
     let files = reader
         .tree
         .values()
@@ -357,6 +358,53 @@ impl<C: FileContents> Read for ContentsReader<C> {
     }
 }
 
+/// A zstd stream of one or more frames (skippable frames skipped), decoded in pure Rust.
+struct ZstdFrames<R> {
+    source: R,
+    decoder: ruzstd::decoding::FrameDecoder,
+    in_frame: bool,
+}
+
+impl<R: std::io::BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use ruzstd::decoding::BlockDecodingStrategy;
+        use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+        loop {
+            if !self.in_frame {
+                if self.source.fill_buf()?.is_empty() {
+                    return Ok(0);
+                }
+                match self.decoder.reset(&mut self.source) {
+                    Ok(()) => self.in_frame = true,
+                    Err(FrameDecoderError::ReadFrameHeaderError(
+                        ReadFrameHeaderError::SkipFrame { length, .. },
+                    )) => {
+                        let skipped = std::io::copy(
+                            &mut (&mut self.source).take(u64::from(length)),
+                            &mut std::io::sink(),
+                        )?;
+                        if skipped < u64::from(length) {
+                            return Err(std::io::Error::other("zstd: truncated skippable frame"));
+                        }
+                    }
+                    Err(e) => return Err(std::io::Error::other(format!("zstd: {e}"))),
+                }
+                continue;
+            }
+            if self.decoder.can_collect() > 0 {
+                return self.decoder.read(buf);
+            }
+            if self.decoder.is_finished() {
+                self.in_frame = false;
+                continue;
+            }
+            self.decoder
+                .decode_blocks(&mut self.source, BlockDecodingStrategy::UptoBlocks(1))
+                .map_err(|e| std::io::Error::other(format!("zstd: {e}")))?;
+        }
+    }
+}
+
 /// Counts the uncompressed bytes of all layers against the image budget.
 struct Budget<'a, R> {
     inner: R,
@@ -453,8 +501,16 @@ impl<'a> ImageReader<'a> {
                 256 * 1024,
                 flate2::read::MultiGzDecoder::new(raw),
             )),
-            Some([0x28, 0xb5, 0x2f, 0xfd]) => {
-                return Err("zstd-compressed layer: not supported".to_string());
+            // A zstd frame, or a skippable frame (zstd:chunked starts with one).
+            Some([0x28, 0xb5, 0x2f, 0xfd] | [0x50..=0x5f, 0x2a, 0x4d, 0x18]) => {
+                Box::new(BufReader::with_capacity(
+                    256 * 1024,
+                    ZstdFrames {
+                        source: raw,
+                        decoder: ruzstd::decoding::FrameDecoder::new(),
+                        in_frame: false,
+                    },
+                ))
             }
             _ => Box::new(raw),
         };
@@ -827,19 +883,14 @@ impl<'a> ImageReader<'a> {
         None
     }
 
-    fn contents<'s>(&'s self, file: &'s FileNode) -> Option<Box<dyn FileContents + 's>> {
-        match file.data.as_ref()? {
-            Stored::Memory(bytes) => Some(Box::new(MemoryFile(&bytes[..]))),
-            Stored::Spilled { offset, len } => Some(Box::new(SpilledFile {
-                file: self.spill.as_ref()?,
-                offset: *offset,
-                len: *len,
-            })),
-        }
+    fn contents<'s>(&'s self, file: &'s FileNode) -> Option<Box<dyn FileContents + Sync + 's>> {
+        stored_contents(file, self.spill.as_ref())
     }
 
-    fn run_detectors(&mut self) {
+    /// Runs the detectors over the final tree's wanted files, in parallel.
+    fn run_detectors(&mut self) -> Result<(), InventoryError> {
         let mut out = Collector::default();
+        let mut wanted: Vec<(FileInfo<'_>, u128, &FileNode)> = Vec::new();
         for (path, node) in &self.tree {
             let Node::File(file) = node else { continue };
             let file_name = path.rsplit('/').next().unwrap_or(path);
@@ -853,18 +904,53 @@ impl<'a> ImageReader<'a> {
                 executable: file.mode & 0o111 != 0,
             };
             let mask = self.offer.wanting(&info);
-            if mask == 0 || self.offer.too_large(&info, &mut out) {
-                continue;
-            }
-            match self.contents(file) {
-                Some(contents) => self.offer.detect(&info, mask, contents.as_ref(), &mut out),
-                None => out.warn(
-                    path,
-                    "contents could not be read from the image".to_string(),
-                ),
+            if mask != 0 && !self.offer.too_large(&info, &mut out) {
+                wanted.push((info, mask, file));
             }
         }
+        let offer = &self.offer;
+        let spill = self.spill.as_ref();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(worker_threads(self.opts.threads))
+            .build()
+            .map_err(|e| InventoryError::Threads(e.to_string()))?;
+        let mut found = pool.install(|| {
+            use rayon::prelude::*;
+            wanted
+                .par_iter()
+                .fold(Collector::default, |mut out, (info, mask, file)| {
+                    match stored_contents(file, spill) {
+                        Some(contents) => offer.detect(info, *mask, contents.as_ref(), &mut out),
+                        None => out.warn(
+                            info.path,
+                            "contents could not be read from the image".to_string(),
+                        ),
+                    }
+                    out
+                })
+                .reduce(Collector::default, |mut a, mut b| {
+                    a.append(&mut b);
+                    a
+                })
+        });
+        out.append(&mut found);
         self.out.append(&mut out);
+        Ok(())
+    }
+}
+
+/// The retained contents of a file of the final tree.
+fn stored_contents<'s>(
+    file: &'s FileNode,
+    spill: Option<&'s File>,
+) -> Option<Box<dyn FileContents + Sync + 's>> {
+    match file.data.as_ref()? {
+        Stored::Memory(bytes) => Some(Box::new(MemoryFile(&bytes[..]))),
+        Stored::Spilled { offset, len } => Some(Box::new(SpilledFile {
+            file: spill?,
+            offset: *offset,
+            len: *len,
+        })),
     }
 }
 

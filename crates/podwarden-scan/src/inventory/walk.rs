@@ -113,7 +113,7 @@ pub fn inventory_dir(
     Ok(collector.finish(os, shared.files_seen.into_inner()))
 }
 
-fn worker_threads(requested: usize) -> usize {
+pub(crate) fn worker_threads(requested: usize) -> usize {
     if requested > 0 {
         return requested;
     }

@@ -417,8 +417,8 @@ fn limits_and_broken_images_are_reported() {
         E::File("more", &[1u8; 4096]),
     ]));
     let truncated = truncated[..truncated.len() / 2].to_vec();
-    let zstd = vec![0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0];
-    let mut image = docker_save(&[good, truncated, zstd]);
+    let bad_zstd = vec![0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff, 0xff, 0xff];
+    let mut image = docker_save(&[good, truncated, bad_zstd]);
     // A fourth layer listed in the manifest but missing from the archive.
     let manifest = serde_json::json!([{ "Layers": [
         format!("{:064x}/layer.tar", 0), format!("{:064x}/layer.tar", 1),
@@ -458,12 +458,53 @@ fn limits_and_broken_images_are_reported() {
         "{warnings:?}"
     );
     assert!(
-        warnings[1].contains("layer 2: zstd-compressed layer: not supported"),
+        warnings[1].contains("layer 2: unreadable at entry 0: zstd: "),
         "{warnings:?}"
     );
     assert!(
         warnings[2]
             .starts_with("missing/layer.tar: layer 3: missing/layer.tar: not in the archive"),
+        "{warnings:?}"
+    );
+}
+
+/// Multi-frame zstd (with a skippable frame in front, as zstd:chunked writes) decodes like gzip.
+#[test]
+fn zstd_layers_are_read() {
+    use ruzstd::encoding::{CompressionLevel, compress_to_vec};
+    let detectors: Vec<Box<dyn Detector>> = vec![Box::new(TestDetector)];
+    let layer = tar_of(&[
+        E::File("z/one.pkg", b"one\n"),
+        E::File("z/two.pkg", b"two\n"),
+    ]);
+    let (head, tail) = layer.split_at(1536);
+    let mut zstd = Vec::new();
+    zstd.extend_from_slice(&0x184d_2a50u32.to_le_bytes()); // skippable frame magic
+    zstd.extend_from_slice(&3u32.to_le_bytes());
+    zstd.extend_from_slice(b"abc");
+    zstd.extend(compress_to_vec(head, CompressionLevel::Fastest));
+    zstd.extend(compress_to_vec(tail, CompressionLevel::Fastest));
+    let inv = scan(
+        &docker_save(&[zstd.clone()]),
+        &detectors,
+        &ScanOptions::default(),
+    )
+    .expect("inventory");
+    assert_eq!(
+        lines(&inv),
+        (
+            to_strings(&["one 1 z/one.pkg None", "two 1 z/two.pkg None"]),
+            vec![]
+        )
+    );
+    // Cut inside the second frame: the first file survives, the layer is reported.
+    let cut = zstd[..zstd.len() - 8].to_vec();
+    let inv = scan(&docker_save(&[cut]), &detectors, &ScanOptions::default()).expect("inventory");
+    let (packages, warnings) = lines(&inv);
+    assert_eq!(packages, ["one 1 z/one.pkg None"]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("layer 0: unreadable at entry"),
         "{warnings:?}"
     );
 }
