@@ -127,6 +127,7 @@ pub(crate) struct AffectedRow {
     /// Package name as the record writes it.
     pub name: Str,
     pub ranges: Span,
+    /// Rows of `versions`, sorted by content.
     pub versions: Span,
     pub severity: u32,
     /// CVSS score × 10, or [`NO_SCORE`].
@@ -916,8 +917,12 @@ impl IndexBuilder {
             self.ranges.push(RangeRow { kind, events });
         }
         let ranges = self.span(ranges_first, self.ranges.len());
+        // Sorted by content (and deduplicated) so that matching can binary-search them.
         let versions_first = self.versions.len();
-        for version in &affected.versions {
+        let mut sorted: Vec<&str> = affected.versions.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        for version in sorted {
             let r = self.intern(version);
             self.versions.push(r);
         }

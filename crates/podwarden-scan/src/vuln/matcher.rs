@@ -189,7 +189,24 @@ struct Hit {
 struct Scratch {
     name: String,
     hits: Vec<Hit>,
-    groups: Vec<u32>,
+    /// Union-find parents, by hit index.
+    parent: Vec<u32>,
+    /// (interned id offset, hit index).
+    keys: Vec<(u32, u32)>,
+    /// (group root, hit index).
+    order: Vec<(u32, u32)>,
+    members: Vec<Hit>,
+}
+
+/// The root of `i` in a union-find parent table (roots point at themselves).
+fn find_root(parent: &[u32], mut i: u32) -> u32 {
+    while let Some(&up) = parent.get(i as usize) {
+        if up == i {
+            break;
+        }
+        i = up;
+    }
+    i
 }
 
 impl Database {
@@ -238,7 +255,7 @@ impl Database {
         let release = package.release.as_deref();
         scratch.hits.clear();
         let mut matched_version = package.version.as_str();
-        for (name, version) in lookup_targets(package).into_iter().flatten() {
+        for (target, (name, version)) in lookup_targets(package).into_iter().flatten().enumerate() {
             let version = normalize_version(package.ecosystem, name, version);
             let key = normalize_into(eco_name, name, &mut scratch.name);
             let Some(span) = self.lookup(eco_name, key) else {
@@ -255,7 +272,7 @@ impl Database {
                 if withdrawn
                     || row.flags & FLAG_INFORMATIONAL != 0
                     || !ecosystem_applies(package.ecosystem, release, self.str(row.ecosystem))
-                    || scratch.hits.iter().any(|h| h.affected as usize == index)
+                    || (target > 0 && scratch.hits.iter().any(|h| h.affected as usize == index))
                 {
                     continue;
                 }
@@ -277,18 +294,25 @@ impl Database {
     /// Whether `version` is affected according to one `affected` row.
     fn affected_includes(&self, row: &AffectedRow, version: &str) -> bool {
         let versions = self.versions.get(row.versions.range()).unwrap_or(&[]);
-        if versions.iter().any(|&v| self.str(v) == version) {
+        if versions
+            .binary_search_by(|&v| self.str(v).cmp(version))
+            .is_ok()
+        {
             return true;
         }
         let ranges = self.ranges.get(row.ranges.range()).unwrap_or(&[]);
-        let osv_ecosystem = self.str(row.ecosystem);
+        let mut ecosystem_scheme: Option<Option<Scheme>> = None;
         ranges.iter().any(|range| {
             let scheme = match range.kind {
                 RANGE_SEMVER => Scheme::SemVer,
-                RANGE_ECOSYSTEM => match Scheme::for_ecosystem(osv_ecosystem) {
-                    Some(scheme) => scheme,
-                    None => return false,
-                },
+                RANGE_ECOSYSTEM => {
+                    let scheme = *ecosystem_scheme
+                        .get_or_insert_with(|| Scheme::for_ecosystem(self.str(row.ecosystem)));
+                    match scheme {
+                        Some(scheme) => scheme,
+                        None => return false,
+                    }
+                }
                 // GIT ranges name commits, not versions: skipped, the others still count.
                 _ => return false,
             };
@@ -340,7 +364,8 @@ impl Database {
         last.is_some_and(|(event, _)| event.kind == EV_INTRODUCED)
     }
 
-    /// Groups the hits into vulnerabilities (see [`Database::same_vulnerability`]) and emits one finding per group.
+    /// Groups the hits into vulnerabilities (records naming a common id) and emits one
+    /// finding per group.
     fn build_findings(
         &self,
         package: &Package,
@@ -349,46 +374,55 @@ impl Database {
         out: &mut Vec<Finding>,
     ) {
         let hits = &scratch.hits;
-        // Union-find over hit indices, by record.
-        let groups = &mut scratch.groups;
-        groups.clear();
-        groups.extend(0..hits.len() as u32);
-        fn root(groups: &mut [u32], mut i: u32) -> u32 {
-            while let Some(&parent) = groups.get(i as usize) {
-                if parent == i {
-                    break;
-                }
-                i = parent;
-            }
-            i
-        }
-        for i in 0..hits.len() {
-            for j in (i + 1)..hits.len() {
-                let (Some(a), Some(b)) = (hits.get(i), hits.get(j)) else {
-                    continue;
-                };
-                if a.record == b.record || self.same_vulnerability(a.record, b.record) {
-                    let (ra, rb) = (root(groups, i as u32), root(groups, j as u32));
-                    if ra != rb {
-                        let (low, high) = (ra.min(rb), ra.max(rb));
-                        if let Some(slot) = groups.get_mut(high as usize) {
-                            *slot = low;
-                        }
-                    }
-                }
-            }
-        }
-        let scheme = Scheme::for_ecosystem(package.ecosystem.osv_name());
-        for group_root in 0..hits.len() as u32 {
-            if root(groups, group_root) != group_root {
+        // Union-find over hits: two hits are one vulnerability when their records share an
+        // id (own id, alias or upstream). Strings are interned in the index, so equal ids
+        // have equal offsets and a sort brings them together.
+        let parent = &mut scratch.parent;
+        parent.clear();
+        parent.extend(0..hits.len() as u32);
+        let keys = &mut scratch.keys;
+        keys.clear();
+        for (i, hit) in hits.iter().enumerate() {
+            let Some(row) = self.records.get(hit.record as usize) else {
                 continue;
+            };
+            let aliases = self.lists.get(row.aliases.range()).unwrap_or(&[]);
+            let upstream = self.lists.get(row.upstream.range()).unwrap_or(&[]);
+            for id in std::iter::once(&row.id).chain(aliases).chain(upstream) {
+                if id.len > 0 {
+                    keys.push((id.off, i as u32));
+                }
             }
-            let members: Vec<Hit> = (0..hits.len() as u32)
-                .filter(|&i| root(groups, i) == group_root)
-                .filter_map(|i| hits.get(i as usize).copied())
-                .collect();
+        }
+        keys.sort_unstable();
+        for pair in keys.windows(2) {
+            if let [(key_a, a), (key_b, b)] = *pair
+                && key_a == key_b
+            {
+                let (ra, rb) = (find_root(parent, a), find_root(parent, b));
+                if let Some(slot) = parent.get_mut(ra.max(rb) as usize) {
+                    *slot = ra.min(rb);
+                }
+            }
+        }
+        let order = &mut scratch.order;
+        order.clear();
+        for i in 0..hits.len() as u32 {
+            order.push((find_root(parent, i), i));
+        }
+        order.sort_unstable();
+        let scheme = Scheme::for_ecosystem(package.ecosystem.osv_name());
+        let mut members = std::mem::take(&mut scratch.members);
+        for group in order.chunk_by(|a, b| a.0 == b.0) {
+            members.clear();
+            members.extend(
+                group
+                    .iter()
+                    .filter_map(|&(_, i)| hits.get(i as usize).copied()),
+            );
             out.push(self.finding(package, version, scheme, &members));
         }
+        scratch.members = members;
     }
 
     fn record_ids(&self, record: u32) -> impl Iterator<Item = &str> {
@@ -406,18 +440,6 @@ impl Database {
         self.records
             .get(record as usize)
             .map_or("", |r| self.str(r.id))
-    }
-
-    /// Records describe the same vulnerability when one names the other in `aliases` or
-    /// `upstream`, or both name the same id there (a CVE, usually).
-    fn same_vulnerability(&self, a: u32, b: u32) -> bool {
-        let (id_a, id_b) = (self.record_id(a), self.record_id(b));
-        id_a == id_b
-            || self.record_ids(a).any(|x| x == id_b)
-            || self.record_ids(b).any(|x| x == id_a)
-            || self
-                .record_ids(a)
-                .any(|x| self.record_ids(b).any(|y| x == y))
     }
 
     fn finding(
@@ -515,16 +537,16 @@ impl Database {
         fixed.sort_by(|a, b| order(a, b));
         // The first fix above the installed version that no entry of the group still
         // covers; failing that, the highest fix above it.
-        let above: Vec<&str> = fixed
-            .iter()
-            .copied()
-            .filter(|f| scheme.is_none_or(|s| compare(s, version, f) == Ordering::Less))
-            .collect();
-        let suggestion = above
-            .iter()
-            .copied()
-            .find(|f| !rows.iter().any(|r| self.affected_includes(r, f)))
-            .or_else(|| above.last().copied());
+        let mut suggestion = None;
+        for &fix in &fixed {
+            if scheme.is_some_and(|s| compare(s, version, fix) != Ordering::Less) {
+                continue;
+            }
+            suggestion = Some(fix);
+            if !rows.iter().any(|r| self.affected_includes(r, fix)) {
+                break;
+            }
+        }
         let remediation = match suggestion {
             Some(to) => {
                 let via_source = package
