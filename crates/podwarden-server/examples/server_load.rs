@@ -43,7 +43,11 @@ fn options() -> Result<Options, String> {
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = || value.parse::<u64>().map_err(|_| format!("{flag}: {value:?} is not a number"));
+        let number = || {
+            value
+                .parse::<u64>()
+                .map_err(|_| format!("{flag}: {value:?} is not a number"))
+        };
         match flag.as_str() {
             "--agents" => opts.agents = number()? as usize,
             "--interval" => opts.interval_secs = number()?,
@@ -77,7 +81,12 @@ impl Conn {
         })
     }
 
-    async fn post(&mut self, path: &str, token: &str, body: &str) -> std::io::Result<(u16, String)> {
+    async fn post(
+        &mut self,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> std::io::Result<(u16, String)> {
         let request = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.host,
@@ -116,7 +125,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
         return Duration::ZERO;
     }
     let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
-    sorted.get(rank.min(sorted.len() - 1)).copied().unwrap_or_default()
+    sorted
+        .get(rank.min(sorted.len() - 1))
+        .copied()
+        .unwrap_or_default()
 }
 
 fn report(name: &str, mut latencies: Vec<Duration>, errors: usize, elapsed: Duration) {
@@ -156,7 +168,11 @@ fn observed_pod(i: usize, restarts: i64) -> ObservedPod {
 
 async fn sync_benchmark(store: &Store, pods: usize) -> Result<(), String> {
     let (tenant, _) = store
-        .create_tenant(podwarden_server::store::TenantId(1), "sync-bench", &podwarden_server::store::Actor::system())
+        .create_tenant(
+            podwarden_server::store::TenantId(1),
+            "sync-bench",
+            &podwarden_server::store::Actor::system(),
+        )
         .await
         .map_err(|e| e.to_string())?;
     let all: Vec<ObservedPod> = (0..pods).map(|i| observed_pod(i, 0)).collect();
@@ -164,7 +180,11 @@ async fn sync_benchmark(store: &Store, pods: usize) -> Result<(), String> {
     for pod in changed.iter_mut().take(pods / 100) {
         pod.restart_count = 1;
     }
-    for (name, batch) in [("first sync (all new)", all.clone()), ("same pods again", all), ("10% gone, 1% restarted", changed)] {
+    for (name, batch) in [
+        ("first sync (all new)", all.clone()),
+        ("same pods again", all),
+        ("10% gone, 1% restarted", changed),
+    ] {
         let started = Instant::now();
         let counts = store
             .upsert_assets_from_source(tenant.id, "cluster:bench", batch)
@@ -193,13 +213,24 @@ async fn main() -> Result<(), String> {
             };
             _dir = dir;
             let settings = Settings::from_file(config).map_err(|e| e.to_string())?;
-            let db = Db::connect(&settings.database).await.map_err(|e| e.to_string())?;
-            let store = Store::new(db, Arc::new(podwarden_server::clock::SystemClock), Arc::new(settings));
-            store.bootstrap(Some(TOKEN)).await.map_err(|e| e.to_string())?;
+            let db = Db::connect(&settings.database)
+                .await
+                .map_err(|e| e.to_string())?;
+            let store = Store::new(
+                db,
+                Arc::new(podwarden_server::clock::SystemClock),
+                Arc::new(settings),
+            );
+            store
+                .bootstrap(Some(TOKEN))
+                .await
+                .map_err(|e| e.to_string())?;
             if opts.sync_pods > 0 {
                 sync_benchmark(&store, opts.sync_pods).await?;
             }
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| e.to_string())?;
             let local = listener.local_addr().map_err(|e| e.to_string())?;
             let router = app(AppState::new(store));
             tokio::spawn(async move {
@@ -226,7 +257,12 @@ async fn main() -> Result<(), String> {
     let credentials = Arc::new(Mutex::new(vec![String::new(); opts.agents]));
     let mut tasks = Vec::new();
     for _ in 0..opts.connections.min(32) {
-        let (next, credentials, enrollment, addr) = (next.clone(), credentials.clone(), enrollment.clone(), addr.clone());
+        let (next, credentials, enrollment, addr) = (
+            next.clone(),
+            credentials.clone(),
+            enrollment.clone(),
+            addr.clone(),
+        );
         let agents = opts.agents;
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(&addr).await.map_err(|e| e.to_string())?;
@@ -280,7 +316,14 @@ async fn main() -> Result<(), String> {
                 let job = receive.lock().await.recv().await;
                 let Some((agent, due)) = job else { break };
                 let credential = credentials.get(agent).cloned().unwrap_or_default();
-                match conn.post("/agent/v1/heartbeat", &credential, r#"{"agent_version":"0.1.0"}"#).await {
+                match conn
+                    .post(
+                        "/agent/v1/heartbeat",
+                        &credential,
+                        r#"{"agent_version":"0.1.0"}"#,
+                    )
+                    .await
+                {
                     Ok((200, _)) => latencies.push(due.elapsed()),
                     Ok(_) => errors += 1,
                     Err(_) => {
@@ -316,7 +359,10 @@ async fn main() -> Result<(), String> {
         errors += e;
     }
     report(
-        &format!("heartbeat ({} agents every {} s, open loop, latency from the scheduled send time)", opts.agents, opts.interval_secs),
+        &format!(
+            "heartbeat ({} agents every {} s, open loop, latency from the scheduled send time)",
+            opts.agents, opts.interval_secs
+        ),
         latencies,
         errors,
         started.elapsed(),

@@ -78,6 +78,8 @@ pub struct AssetDetail {
     #[serde(flatten)]
     pub asset: AssetView,
     pub capabilities: Capabilities,
+    /// Inventories, vulnerability database state, pod spec, agent status, losses.
+    pub findings: super::uploads::AssetFindings,
 }
 
 /// Filters of `GET /api/v1/assets`.
@@ -322,7 +324,7 @@ async fn insert_assets(
     rows: &[NewAsset],
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(400) {
-        let mut sql = Sql::new("INSERT INTO assets (");
+        let mut sql = Sql::for_connection(conn, "INSERT INTO assets (");
         sql.push(INSERT_COLUMNS).push(") VALUES ");
         for (i, new) in chunk.iter().enumerate() {
             let f = &new.fields.0;
@@ -591,7 +593,8 @@ impl Store {
             .map(|(_, (id, _))| *id)
             .collect();
         for chunk in vanished.chunks(500) {
-            let mut update = Sql::new("UPDATE assets SET status = 'gone', gone_at = ");
+            let mut update =
+                Sql::for_connection(&tx, "UPDATE assets SET status = 'gone', gone_at = ");
             update
                 .bind(now)
                 .push(", updated_at = ")
@@ -735,9 +738,11 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("asset {asset_id}")))?;
         let asset = view_from_row(&row, now, self.settings.online_window_ms(), active)?;
         let capabilities = asset.instance_type.capabilities();
+        let findings = self.asset_findings(tenant, asset_id).await?;
         Ok(AssetDetail {
             asset,
             capabilities,
+            findings,
         })
     }
 

@@ -22,13 +22,19 @@
 //! `WHERE tenant_id = $1 AND id = $2`.
 
 pub mod agents;
+pub mod alerts;
 pub mod assets;
 pub mod audit;
+pub mod baseline;
+pub mod commands;
 pub mod migrate;
 pub mod protection;
+pub mod scans;
 pub mod tenants;
 pub mod tokens;
+pub mod uploads;
 pub mod usage;
+pub mod vulns;
 
 use crate::clock::{Clock, Millis};
 use crate::config::Settings;
@@ -197,21 +203,37 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
-/// SQL text with numbered `$n` placeholders and its arguments, built piece by piece.
+/// SQL text with numbered placeholders and its arguments, built piece by piece.
+///
+/// Placeholders are `$n`, which both engines accept. For statements with many parameters
+/// (batched inserts) use [`Sql::for_connection`]: on SQLite it writes `?n` instead, because
+/// SQLite looks each `$name` up by a linear scan of the names seen so far (quadratic in the
+/// number of parameters: seconds for a 10,000-parameter insert), while `?n` costs nothing.
 pub struct Sql {
     text: String,
     args: AnyArguments,
     count: usize,
+    marker: char,
 }
 
 impl Sql {
-    /// Starts with a fixed piece of SQL.
+    /// Starts with a fixed piece of SQL; placeholders are `$n`.
     pub fn new(text: &str) -> Sql {
         Sql {
             text: text.to_string(),
             args: AnyArguments::default(),
             count: 0,
+            marker: '$',
         }
+    }
+
+    /// Like [`Sql::new`], with the cheapest placeholder form of the connection's engine.
+    pub fn for_connection(conn: &sqlx::AnyConnection, text: &str) -> Sql {
+        let mut sql = Sql::new(text);
+        if conn.backend_name() == "SQLite" {
+            sql.marker = '?';
+        }
+        sql
     }
 
     /// Appends fixed SQL text (never user input).
@@ -226,7 +248,7 @@ impl Sql {
         T: for<'q> Encode<'q, Any> + Type<Any> + 'static,
     {
         self.count += 1;
-        let _ = write!(self.text, "${}", self.count);
+        let _ = write!(self.text, "{}{}", self.marker, self.count);
         // Encoding into `AnyArguments` only fails for types `Any` cannot carry, which the
         // bounds above rule out; keep the placeholder count and the arguments in step anyway.
         if let Err(err) = self.args.add(value) {
@@ -266,16 +288,33 @@ pub struct Store {
     db: Db,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
+    /// The OSV database inventories are matched against (from `settings.findings.vuln_db`).
+    vuln_db: Arc<crate::findings::vulndb::VulnDb>,
 }
 
 impl Store {
     /// Wraps a connected database.
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Store {
+        let vuln_db = Arc::new(crate::findings::vulndb::VulnDb::new(
+            settings.findings.vuln_db.clone(),
+        ));
         Store {
             db,
             clock,
             settings,
+            vuln_db,
         }
+    }
+
+    /// The same store matching against `vuln_db` (tests, benchmarks).
+    pub fn with_vuln_db(mut self, vuln_db: Arc<crate::findings::vulndb::VulnDb>) -> Store {
+        self.vuln_db = vuln_db;
+        self
+    }
+
+    /// The vulnerability database holder.
+    pub fn vuln_db(&self) -> &Arc<crate::findings::vulndb::VulnDb> {
+        &self.vuln_db
     }
 
     /// The database.

@@ -420,7 +420,7 @@ impl Store {
         .await?;
         let new_bound = i64::from(action == QuotaAction::Add);
         for chunk in selected.chunks(500) {
-            let mut update = Sql::new("UPDATE assets SET bound = ");
+            let mut update = Sql::for_connection(&tx, "UPDATE assets SET bound = ");
             update
                 .bind(new_bound)
                 .push(" WHERE tenant_id = ")

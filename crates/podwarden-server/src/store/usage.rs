@@ -101,7 +101,7 @@ pub(crate) async fn flush(
     let mut deltas = Vec::new();
     let mut touched = 0u64;
     for chunk in id_chunks(&ids) {
-        let mut sql = Sql::new("SELECT ");
+        let mut sql = Sql::for_connection(conn, "SELECT ");
         sql.push(METER_COLUMNS)
             .push(" FROM assets WHERE tenant_id = ")
             .bind(tenant.0)
@@ -122,7 +122,7 @@ pub(crate) async fn flush(
                 });
             }
         }
-        let mut update = Sql::new("UPDATE assets SET accrued_until = ");
+        let mut update = Sql::for_connection(conn, "UPDATE assets SET accrued_until = ");
         update
             .bind(now)
             .push(" WHERE tenant_id = ")
@@ -166,7 +166,8 @@ async fn write_usage(
     deltas: &[UsageDelta],
 ) -> Result<(), StoreError> {
     for chunk in deltas.chunks(400) {
-        let mut sql = Sql::new(
+        let mut sql = Sql::for_connection(
+            conn,
             "INSERT INTO usage_daily (tenant_id, asset_id, day, price_nano, seconds, millicore_seconds, cost_pico) VALUES ",
         );
         for (i, delta) in chunk.iter().enumerate() {
