@@ -12,7 +12,9 @@
 
 use super::os_release::{OS_RELEASE_PATHS, parse_os_release};
 use super::rootfs::{MemoryFile, RootFs};
-use super::walk::{Collector, InventoryError, Offer, ScanOptions, worker_threads};
+use super::walk::{
+    Collector, InventoryError, Offer, ScanOptions, check_detector_count, worker_threads,
+};
 use super::{DetectContext, Detector, FileContents, FileInfo, Inventory, OsRelease};
 use serde::Deserialize;
 use std::cell::Cell;
@@ -34,6 +36,7 @@ pub fn inventory_image(
         path: path.display().to_string(),
         message,
     };
+    check_detector_count(detectors)?;
     let source = if path.is_dir() {
         Source::Dir(RootFs::open(path)?)
     } else {
@@ -52,6 +55,7 @@ pub fn inventory_image(
         opts,
         tree: BTreeMap::new(),
         spill: None,
+        in_memory: 0,
         out: Collector::default(),
         expanded: &expanded,
         entries: 0,
@@ -473,6 +477,8 @@ struct ImageReader<'a> {
     opts: &'a ScanOptions,
     tree: BTreeMap<String, Node>,
     spill: Option<File>,
+    /// Bytes of retained contents held in memory (replaced files are not subtracted).
+    in_memory: u64,
     out: Collector,
     expanded: &'a Cell<u64>,
     entries: u64,
@@ -713,9 +719,12 @@ impl<'a> ImageReader<'a> {
 
     /// Keeps an entry's contents: in memory when small, else appended to the spill file.
     fn keep<R: Read>(&mut self, entry: &mut R, size: u64) -> std::io::Result<Stored> {
-        if size <= self.opts.max_in_memory_file {
+        if size <= self.opts.max_in_memory_file
+            && self.in_memory + size <= self.opts.max_in_memory_total
+        {
             let mut data = Vec::with_capacity(size as usize);
             entry.take(size).read_to_end(&mut data)?;
+            self.in_memory += data.len() as u64;
             return Ok(Stored::Memory(Arc::from(data)));
         }
         if self.spill.is_none() {

@@ -38,6 +38,9 @@ pub struct ScanOptions {
     pub max_image_entries: u64,
     /// Images: a file a detector wants is held in memory up to this size, else in a temp file.
     pub max_in_memory_file: u64,
+    /// Images: the most bytes of wanted files held in memory together; past it they go to the
+    /// temp file too.
+    pub max_in_memory_total: u64,
 }
 
 impl Default for ScanOptions {
@@ -50,6 +53,7 @@ impl Default for ScanOptions {
             max_image_bytes: 8 << 30,
             max_image_entries: 4_000_000,
             max_in_memory_file: 8 << 20,
+            max_in_memory_total: 256 << 20,
         }
     }
 }
@@ -61,6 +65,8 @@ pub enum InventoryError {
     Root(#[from] RootFsError),
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+    #[error("{0} detectors given; at most {MAX_DETECTORS} are supported")]
+    TooManyDetectors(usize),
     #[error("image {path}: {message}")]
     Image { path: String, message: String },
     #[error("image {path}: {what} exceeds the limit of {limit}")]
@@ -71,12 +77,16 @@ pub enum InventoryError {
     },
 }
 
+/// The most detectors one run takes (their choices are kept in a 128-bit mask per file).
+pub const MAX_DETECTORS: usize = 128;
+
 /// Inventories the root filesystem at `root`.
 pub fn inventory_dir(
     root: &Path,
     detectors: &[Box<dyn Detector>],
     opts: &ScanOptions,
 ) -> Result<Inventory, InventoryError> {
+    check_detector_count(detectors)?;
     let rootfs = RootFs::open(root)?;
     let mut collector = Collector::default();
     let os = read_os_release(&rootfs, opts, &mut collector);
@@ -111,6 +121,13 @@ pub fn inventory_dir(
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     Ok(collector.finish(os, shared.files_seen.into_inner()))
+}
+
+pub(crate) fn check_detector_count(detectors: &[Box<dyn Detector>]) -> Result<(), InventoryError> {
+    if detectors.len() > MAX_DETECTORS {
+        return Err(InventoryError::TooManyDetectors(detectors.len()));
+    }
+    Ok(())
 }
 
 pub(crate) fn worker_threads(requested: usize) -> usize {
@@ -206,11 +223,10 @@ impl Offer<'_> {
         self.detectors.iter().any(|d| d.may_want(path, file_name))
     }
 
-    /// Bitmask of the detectors (by index, the first 64) that want this file; detectors past 64
-    /// are asked again in [`Offer::detect`].
+    /// Bitmask of the detectors (by index) that want this file.
     pub fn wanting(&self, info: &FileInfo<'_>) -> u128 {
         let mut mask = 0u128;
-        for (i, detector) in self.detectors.iter().enumerate().take(128) {
+        for (i, detector) in self.detectors.iter().enumerate().take(MAX_DETECTORS) {
             if detector.may_want(info.path, info.file_name) && detector.wants(info) {
                 mask |= 1 << i;
             }
@@ -226,7 +242,7 @@ impl Offer<'_> {
         contents: &dyn FileContents,
         out: &mut Collector,
     ) {
-        for (i, detector) in self.detectors.iter().enumerate().take(128) {
+        for (i, detector) in self.detectors.iter().enumerate().take(MAX_DETECTORS) {
             if mask & (1 << i) == 0 {
                 continue;
             }

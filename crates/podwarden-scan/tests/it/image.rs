@@ -342,6 +342,25 @@ fn large_wanted_files_spill_to_a_temp_file() {
     };
     let inv = scan(&docker_save(&layers), &detectors, &opts).expect("inventory");
     assert_eq!(lines(&inv).0, ["spilled 1 spilled.pkg None"]);
+    // Small files spill too once the in-memory total is used up.
+    let layers = vec![tar_of(&[
+        E::File("m/first.pkg", b"first\n"),
+        E::File("m/second.pkg", b"second\n"),
+        E::File("m/third.pkg", b"third\n"),
+    ])];
+    let opts = ScanOptions {
+        max_in_memory_total: 8,
+        ..ScanOptions::default()
+    };
+    let inv = scan(&docker_save(&layers), &detectors, &opts).expect("inventory");
+    assert_eq!(
+        lines(&inv).0,
+        [
+            "first 1 m/first.pkg None",
+            "second 1 m/second.pkg None",
+            "third 1 m/third.pkg None"
+        ]
+    );
 }
 
 #[test]

@@ -589,3 +589,17 @@ fn apk_installed_database_is_read() {
             .all(|p| p.ecosystem == podwarden_scan::inventory::Ecosystem::Alpine)
     );
 }
+
+#[test]
+fn too_many_detectors_is_an_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let detectors: Vec<Box<dyn Detector>> = (0..129)
+        .map(|_| Box::new(TestDetector) as Box<dyn Detector>)
+        .collect();
+    let err = inventory_dir(tmp.path(), &detectors, &ScanOptions::default()).expect_err("129");
+    assert_eq!(
+        err.to_string(),
+        "129 detectors given; at most 128 are supported"
+    );
+    assert!(inventory_dir(tmp.path(), &detectors[..128], &ScanOptions::default()).is_ok());
+}
