@@ -115,14 +115,27 @@ pub struct FileResult {
 
 /// Checks `paths` in parallel and calls `sink` with each file's result, in the order of
 /// `paths`. Only one batch of reports is in memory at a time.
-pub fn check_files(paths: &[PathBuf], options: &Options, mut sink: impl FnMut(FileResult)) {
+pub fn check_files(paths: &[PathBuf], options: &Options, sink: impl FnMut(FileResult)) {
+    check_files_with(paths, options, |result| result, sink);
+}
+
+/// Like [`check_files`], but runs `map` on each file's result in the worker threads too (e.g.
+/// to fix and render it), and hands the mapped values to `sink` in the order of `paths`.
+pub fn check_files_with<R: Send>(
+    paths: &[PathBuf],
+    options: &Options,
+    map: impl Fn(FileResult) -> R + Sync,
+    mut sink: impl FnMut(R),
+) {
     for batch in paths.chunks(BATCH) {
-        let results: Vec<FileResult> = batch
+        let results: Vec<R> = batch
             .par_iter()
-            .map(|path| FileResult {
-                path: path.clone(),
-                report: read_manifest(path)
-                    .map(|text| check_source(&path.display().to_string(), &text, options)),
+            .map(|path| {
+                map(FileResult {
+                    path: path.clone(),
+                    report: read_manifest(path)
+                        .map(|text| check_source(&path.display().to_string(), &text, options)),
+                })
             })
             .collect();
         for result in results {

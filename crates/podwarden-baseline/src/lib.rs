@@ -33,8 +33,8 @@ pub use exempt::{
     SKIP_REASON_ANNOTATION, glob_match,
 };
 pub use files::{
-    FileResult, MAX_MANIFEST_BYTES, ReadError, check_files, manifest_paths, read_manifest,
-    read_manifest_from,
+    FileResult, MAX_MANIFEST_BYTES, ReadError, check_files, check_files_with, manifest_paths,
+    read_manifest, read_manifest_from,
 };
 pub use finding::{
     ContainerKind, ContainerRef, Exemption, ExemptionSource, Finding, FindingKey, Fix, FixSafety,

@@ -144,6 +144,21 @@ impl<W: Write> SarifWriter<W> {
         write!(self.out, "\n{}", result(finding))
     }
 
+    /// Writes results already serialized as comma-separated JSON objects (e.g. rendered in
+    /// worker threads with [`result`]).
+    pub fn raw_results(&mut self, serialized: &[u8]) -> io::Result<()> {
+        let trimmed = serialized.trim_ascii_start();
+        if trimmed.is_empty() {
+            return Ok(());
+        }
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        self.out.write_all(b"\n")?;
+        self.out.write_all(trimmed)
+    }
+
     /// Closes the log, reporting unreadable documents and files as tool execution
     /// notifications, and returns the writer.
     pub fn finish(mut self, errors: &[InputProblem]) -> io::Result<W> {

@@ -5,8 +5,8 @@ use anyhow::{Context, bail};
 use podwarden_baseline::sarif::{InputProblem, SarifWriter};
 use podwarden_baseline::{
     AppliedFix, Config, FileResult, Finding, FixMode, FixSafety, Level, NotFixed, Options,
-    PssVersion, Report, Severity, check_files, check_source, fix, manifest_paths, read_manifest,
-    read_manifest_from,
+    PssVersion, Report, Severity, check_files_with, check_source, fix, manifest_paths,
+    read_manifest, read_manifest_from,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -181,19 +181,27 @@ impl Totals {
     }
 }
 
-/// Renders results as they arrive.
-enum Renderer {
-    Table(Box<dyn Write>),
-    Json { out: Box<dyn Write>, first: bool },
-    Sarif(SarifWriter<Box<dyn Write>>),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Table,
+    Json,
+    Sarif,
 }
 
-struct Run {
-    renderer: Renderer,
-    severities: Vec<Severity>,
-    totals: Totals,
+/// One file's results, rendered in a worker thread; the main thread only writes them out.
+#[derive(Default)]
+struct FileOutput {
+    /// Table text, or comma-separated JSON/SARIF objects.
+    rendered: Vec<u8>,
+    documents: usize,
+    pods: usize,
+    by_severity: BTreeMap<Severity, usize>,
+    exempted: usize,
+    problems: Vec<InputProblem>,
     applied: Vec<AppliedFix>,
     not_fixed: Vec<NotFixed>,
+    /// A failure that stops the run (e.g. a fixed file that cannot be written).
+    fatal: Option<anyhow::Error>,
 }
 
 fn count(n: usize, noun: &str) -> String {
@@ -208,105 +216,176 @@ fn pad(text: &str, width: usize) -> String {
     format!("{text:<width$}")
 }
 
-impl Run {
-    fn selected(&self, finding: &Finding) -> bool {
-        self.severities.is_empty() || self.severities.contains(&finding.severity)
+fn problem_line(p: &InputProblem) -> String {
+    match p.line {
+        Some(line) => format!("{}:{line}: error: {}\n", p.file, p.message),
+        None => format!("{}: error: {}\n", p.file, p.message),
     }
+}
 
-    fn problem(
-        &mut self,
-        file: String,
-        line: Option<usize>,
-        message: String,
-    ) -> anyhow::Result<()> {
-        if let Renderer::Table(out) = &mut self.renderer {
-            match line {
-                Some(line) => writeln!(out, "{file}:{line}: error: {message}")?,
-                None => writeln!(out, "{file}: error: {message}")?,
+/// Renders one file's report (after fixing, when fixing) for the chosen output.
+fn render(
+    kind: Kind,
+    severities: &[Severity],
+    report: &Report,
+    applied: Vec<AppliedFix>,
+    not_fixed: Vec<NotFixed>,
+) -> anyhow::Result<FileOutput> {
+    let mut out = FileOutput {
+        documents: report.documents,
+        pods: report.pods,
+        ..FileOutput::default()
+    };
+    for e in &report.errors {
+        out.problems.push(InputProblem {
+            file: e.file.clone(),
+            line: Some(e.line),
+            message: format!("document {}: {}", e.document, e.message),
+        });
+    }
+    let findings: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| severities.is_empty() || severities.contains(&f.severity))
+        .collect();
+    for f in &findings {
+        if f.is_exempted() {
+            out.exempted += 1;
+        } else {
+            *out.by_severity.entry(f.severity).or_default() += 1;
+        }
+    }
+    match kind {
+        Kind::Table => {
+            for p in &out.problems {
+                out.rendered.extend_from_slice(problem_line(p).as_bytes());
+            }
+            table(&mut out.rendered, &findings, &applied, &not_fixed)?;
+        }
+        Kind::Json => {
+            for (i, f) in findings.iter().enumerate() {
+                if i > 0 {
+                    out.rendered.push(b',');
+                }
+                out.rendered.push(b'\n');
+                serde_json::to_writer(&mut out.rendered, f)?;
             }
         }
-        self.totals.problems.push(InputProblem {
+        Kind::Sarif => {
+            for (i, f) in findings.iter().enumerate() {
+                if i > 0 {
+                    out.rendered.push(b',');
+                }
+                out.rendered.push(b'\n');
+                serde_json::to_writer(&mut out.rendered, &podwarden_baseline::sarif::result(f))?;
+            }
+        }
+    }
+    out.applied = applied;
+    out.not_fixed = not_fixed;
+    Ok(out)
+}
+
+/// Writes the rendered files in order and keeps the totals.
+struct Run {
+    kind: Kind,
+    out: Box<dyn Write>,
+    sarif: Option<SarifWriter<Box<dyn Write>>>,
+    first_object: bool,
+    totals: Totals,
+    applied: Vec<AppliedFix>,
+    not_fixed: Vec<NotFixed>,
+}
+
+impl Run {
+    fn begin(kind: Kind, mut out: Box<dyn Write>, options: &Options) -> anyhow::Result<Run> {
+        let mut sarif = None;
+        match kind {
+            Kind::Table => {}
+            Kind::Json => write!(
+                out,
+                "{{\"tool\":\"podwarden\",\"version\":{},\"level\":{},\"pss_version\":{},\"findings\":[",
+                json!(env!("CARGO_PKG_VERSION")),
+                json!(options.level.as_str()),
+                json!(options.pss_version.to_string())
+            )?,
+            Kind::Sarif => {
+                sarif = Some(SarifWriter::begin(out, env!("CARGO_PKG_VERSION"))?);
+                out = Box::new(std::io::sink());
+            }
+        }
+        Ok(Run {
+            kind,
+            out,
+            sarif,
+            first_object: true,
+            totals: Totals::default(),
+            applied: Vec::new(),
+            not_fixed: Vec::new(),
+        })
+    }
+
+    /// A file that could not be read at all.
+    fn unreadable(&mut self, file: String, message: String) -> anyhow::Result<()> {
+        let problem = InputProblem {
             file,
-            line,
+            line: None,
             message,
-        });
+        };
+        if self.kind == Kind::Table {
+            self.out.write_all(problem_line(&problem).as_bytes())?;
+        }
+        self.totals.problems.push(problem);
         Ok(())
     }
 
-    fn report(
-        &mut self,
-        report: &Report,
-        applied: &[AppliedFix],
-        not_fixed: &[NotFixed],
-    ) -> anyhow::Result<()> {
-        self.totals.files += 1;
-        self.totals.documents += report.documents;
-        self.totals.pods += report.pods;
-        for e in &report.errors {
-            self.problem(
-                e.file.clone(),
-                Some(e.line),
-                format!("document {}: {}", e.document, e.message),
-            )?;
+    fn file(&mut self, file: FileOutput) -> anyhow::Result<()> {
+        if let Some(fatal) = file.fatal {
+            return Err(fatal);
         }
-        let findings: Vec<&Finding> = report
-            .findings
-            .iter()
-            .filter(|f| self.selected(f))
-            .collect();
-        for f in &findings {
-            if f.is_exempted() {
-                self.totals.exempted += 1;
-            } else {
-                *self.totals.by_severity.entry(f.severity).or_default() += 1;
-            }
+        let t = &mut self.totals;
+        t.files += 1;
+        t.documents += file.documents;
+        t.pods += file.pods;
+        t.exempted += file.exempted;
+        for (s, n) in file.by_severity {
+            *t.by_severity.entry(s).or_default() += n;
         }
-        self.totals.fixed += applied.len();
-        self.totals.not_fixed += not_fixed.len();
-        match &mut self.renderer {
-            Renderer::Table(out) => table(out, &findings, applied, not_fixed)?,
-            Renderer::Json { out, first } => {
-                for f in &findings {
-                    if !*first {
-                        out.write_all(b",")?;
+        t.fixed += file.applied.len();
+        t.not_fixed += file.not_fixed.len();
+        t.problems.extend(file.problems);
+        if !file.rendered.is_empty() {
+            match (self.kind, &mut self.sarif) {
+                (Kind::Sarif, Some(writer)) => writer.raw_results(&file.rendered)?,
+                (Kind::Json, _) => {
+                    if !self.first_object {
+                        self.out.write_all(b",")?;
                     }
-                    *first = false;
-                    out.write_all(b"\n")?;
-                    serde_json::to_writer(&mut *out, f)?;
+                    self.first_object = false;
+                    self.out.write_all(&file.rendered)?;
                 }
-            }
-            Renderer::Sarif(writer) => {
-                for f in &findings {
-                    writer.result(f)?;
-                }
+                _ => self.out.write_all(&file.rendered)?,
             }
         }
-        self.applied.extend_from_slice(applied);
-        self.not_fixed.extend_from_slice(not_fixed);
+        if self.kind == Kind::Json {
+            self.applied.extend(file.applied);
+            self.not_fixed.extend(file.not_fixed);
+        }
         Ok(())
     }
 
     fn finish(self, level: Level, version: PssVersion, quiet: bool) -> anyhow::Result<Totals> {
         let Run {
-            renderer,
+            kind,
+            mut out,
+            sarif,
             totals,
             applied,
             not_fixed,
             ..
         } = self;
-        let summary = json!({
-            "files": totals.files,
-            "documents": totals.documents,
-            "pods": totals.pods,
-            "findings": totals.findings(),
-            "by_severity": totals.by_severity.iter().map(|(s, n)| (s.as_str(), *n)).collect::<BTreeMap<_, _>>(),
-            "exempted": totals.exempted,
-            "input_errors": totals.problems.len(),
-            "fixed": totals.fixed,
-            "not_fixed": totals.not_fixed,
-        });
-        match renderer {
-            Renderer::Table(mut out) => {
+        match kind {
+            Kind::Table => {
                 let counts: Vec<String> = Severity::ALL
                     .iter()
                     .filter_map(|s| totals.by_severity.get(s).map(|n| format!("{n} {s}")))
@@ -317,9 +396,14 @@ impl Run {
                 };
                 if !quiet || totals.findings() > 0 {
                     let level = level.as_str();
+                    let fixes = if totals.fixed + totals.not_fixed > 0 {
+                        format!(", {} fixed, {} not fixed", totals.fixed, totals.not_fixed)
+                    } else {
+                        String::new()
+                    };
                     writeln!(
                         out,
-                        "{}, {}, {} checked ({level} level, Pod Security Standards {version}): {findings}, {} exempted, {}",
+                        "{}, {}, {} checked ({level} level, Pod Security Standards {version}): {findings}, {} exempted, {}{fixes}",
                         count(totals.files, "file"),
                         count(totals.documents, "document"),
                         count(totals.pods, "pod"),
@@ -329,7 +413,18 @@ impl Run {
                 }
                 out.flush()?;
             }
-            Renderer::Json { mut out, .. } => {
+            Kind::Json => {
+                let summary = json!({
+                    "files": totals.files,
+                    "documents": totals.documents,
+                    "pods": totals.pods,
+                    "findings": totals.findings(),
+                    "by_severity": totals.by_severity.iter().map(|(s, n)| (s.as_str(), *n)).collect::<BTreeMap<_, _>>(),
+                    "exempted": totals.exempted,
+                    "input_errors": totals.problems.len(),
+                    "fixed": totals.fixed,
+                    "not_fixed": totals.not_fixed,
+                });
                 let errors: Vec<_> = totals
                     .problems
                     .iter()
@@ -345,8 +440,10 @@ impl Run {
                 )?;
                 out.flush()?;
             }
-            Renderer::Sarif(writer) => {
-                writer.finish(&totals.problems)?;
+            Kind::Sarif => {
+                if let Some(writer) = sarif {
+                    writer.finish(&totals.problems)?;
+                }
             }
         }
         Ok(totals)
@@ -354,7 +451,7 @@ impl Run {
 }
 
 fn table(
-    out: &mut Box<dyn Write>,
+    out: &mut Vec<u8>,
     findings: &[&Finding],
     applied: &[AppliedFix],
     not_fixed: &[NotFixed],
@@ -470,9 +567,14 @@ fn fix_source(
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.output.format == Format::Cyclonedx {
-        bail!("--format cyclonedx does not apply to manifest checks (use table, json or sarif)");
-    }
+    let kind = match args.output.format {
+        Format::Table => Kind::Table,
+        Format::Json => Kind::Json,
+        Format::Sarif => Kind::Sarif,
+        Format::Cyclonedx => {
+            bail!("--format cyclonedx does not apply to manifest checks (use table, json or sarif)")
+        }
+    };
     let severities = parse_severities(&args.gate.severity)?;
     let options = options(&args)?;
     let mode = args.fix.map(|f| match f {
@@ -492,45 +594,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.output.writer()?
     };
-    let renderer = match args.output.format {
-        Format::Table => Renderer::Table(out),
-        Format::Json => {
-            let mut out = out;
-            write!(
-                out,
-                "{{\"tool\":\"podwarden\",\"version\":{},\"level\":{},\"pss_version\":{},\"findings\":[",
-                json!(env!("CARGO_PKG_VERSION")),
-                json!(options.level.as_str()),
-                json!(options.pss_version.to_string())
-            )?;
-            Renderer::Json { out, first: true }
-        }
-        Format::Sarif | Format::Cyclonedx => {
-            Renderer::Sarif(SarifWriter::begin(out, env!("CARGO_PKG_VERSION"))?)
-        }
-    };
-    let mut run = Run {
-        renderer,
-        severities: severities.clone(),
-        totals: Totals::default(),
-        applied: Vec::new(),
-        not_fixed: Vec::new(),
-    };
+    let mut run = Run::begin(kind, out, &options)?;
     if stdin {
         let text = read_manifest_from(std::io::stdin().lock(), "-")
             .context("cannot read standard input")?;
         let report = check_source("-", &text, &options);
-        match mode {
-            None => run.report(&report, &[], &[])?,
-            Some(mode) => {
-                let (fixed, report, applied, not_fixed) =
-                    fix_source("-", &text, report, mode, &options, &severities);
-                let mut stdout = std::io::stdout().lock();
-                stdout.write_all(fixed.as_deref().unwrap_or(&text).as_bytes())?;
-                stdout.flush()?;
-                run.report(&report, &applied, &not_fixed)?;
-            }
+        let (fixed, report, applied, not_fixed) = match mode {
+            None => (None, report, Vec::new(), Vec::new()),
+            Some(mode) => fix_source("-", &text, report, mode, &options, &severities),
+        };
+        if mode.is_some() {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(fixed.as_deref().unwrap_or(&text).as_bytes())?;
+            stdout.flush()?;
         }
+        run.file(render(kind, &severities, &report, applied, not_fixed)?)?;
     } else {
         if paths.is_empty() && !args.output.quiet {
             eprintln!(
@@ -538,16 +616,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 args.path.display()
             );
         }
-        let mut failure: Option<anyhow::Error> = None;
-        check_files(&paths, &options, |FileResult { path, report }| {
-            if failure.is_some() {
-                return;
-            }
-            let step = (|| -> anyhow::Result<()> {
-                match report {
-                    Err(e) => run.problem(path.display().to_string(), None, e.to_string()),
-                    Ok(report) => match mode {
-                        None => run.report(&report, &[], &[]),
+        let process =
+            |FileResult { path, report }: FileResult| -> Result<FileOutput, (String, String)> {
+                let report = report.map_err(|e| (path.display().to_string(), e.to_string()))?;
+                let step = || -> anyhow::Result<FileOutput> {
+                    let (report, applied, not_fixed) = match mode {
+                        None => (report, Vec::new(), Vec::new()),
                         Some(mode) => {
                             let name = path.display().to_string();
                             let text = read_manifest(&path)?;
@@ -556,11 +630,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                             if let Some(fixed) = fixed {
                                 write_in_place(&path, &fixed)?;
                             }
-                            run.report(&report, &applied, &not_fixed)
+                            (report, applied, not_fixed)
                         }
-                    },
-                }
-            })();
+                    };
+                    render(kind, &severities, &report, applied, not_fixed)
+                };
+                Ok(step().unwrap_or_else(|e| FileOutput {
+                    fatal: Some(e),
+                    ..FileOutput::default()
+                }))
+            };
+        let mut failure: Option<anyhow::Error> = None;
+        check_files_with(&paths, &options, process, |result| {
+            if failure.is_some() {
+                return;
+            }
+            let step = match result {
+                Ok(file) => run.file(file),
+                Err((file, message)) => run.unreadable(file, message),
+            };
             if let Err(e) = step {
                 failure = Some(e);
             }

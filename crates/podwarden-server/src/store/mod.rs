@@ -22,19 +22,13 @@
 //! `WHERE tenant_id = $1 AND id = $2`.
 
 pub mod agents;
-pub mod alerts;
 pub mod assets;
 pub mod audit;
-pub mod baseline;
-pub mod commands;
 pub mod migrate;
 pub mod protection;
-pub mod scans;
 pub mod tenants;
 pub mod tokens;
-pub mod uploads;
 pub mod usage;
-pub mod vulns;
 
 use crate::clock::{Clock, Millis};
 use crate::config::Settings;
