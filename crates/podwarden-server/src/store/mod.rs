@@ -282,33 +282,16 @@ pub struct Store {
     db: Db,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
-    /// The OSV database inventories are matched against (from `settings.findings.vuln_db`).
-    vuln_db: Arc<crate::findings::vulndb::VulnDb>,
 }
 
 impl Store {
     /// Wraps a connected database.
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Store {
-        let vuln_db = Arc::new(crate::findings::vulndb::VulnDb::new(
-            settings.findings.vuln_db.clone(),
-        ));
         Store {
             db,
             clock,
             settings,
-            vuln_db,
         }
-    }
-
-    /// The same store matching against `vuln_db` (tests, benchmarks).
-    pub fn with_vuln_db(mut self, vuln_db: Arc<crate::findings::vulndb::VulnDb>) -> Store {
-        self.vuln_db = vuln_db;
-        self
-    }
-
-    /// The vulnerability database holder.
-    pub fn vuln_db(&self) -> &Arc<crate::findings::vulndb::VulnDb> {
-        &self.vuln_db
     }
 
     /// The database.
