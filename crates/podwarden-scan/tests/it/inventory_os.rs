@@ -159,21 +159,14 @@ fn a_missing_root_is_an_error() {
     assert!(err.to_string().contains("/nonexistent/root"), "{err}");
 }
 
-/// The judged figure: on this machine, dpkg packages found by the walker equal
-/// `dpkg-query -W` (same name and version multiset).
-#[test]
-fn dpkg_matches_dpkg_query_on_this_machine() {
-    let output = match std::process::Command::new("dpkg-query")
+/// `dpkg-query -W` as sorted (name without `:arch`, version) pairs; None without dpkg-query.
+fn dpkg_query() -> Option<Vec<(String, String)>> {
+    let output = std::process::Command::new("dpkg-query")
         .args(["-W", "-f=${binary:Package}\\t${Version}\\n"])
         .output()
-    {
-        Ok(output) if output.status.success() => output,
-        _ => {
-            eprintln!("dpkg-query is not available: skipping the comparison");
-            return;
-        }
-    };
-    let mut expected: Vec<(String, String)> = String::from_utf8_lossy(&output.stdout)
+        .ok()
+        .filter(|o| o.status.success())?;
+    let mut pairs: Vec<(String, String)> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| line.split_once('\t'))
         .map(|(name, version)| {
@@ -181,24 +174,43 @@ fn dpkg_matches_dpkg_query_on_this_machine() {
             (name.to_string(), version.to_string())
         })
         .collect();
-    expected.sort();
+    pairs.sort();
+    Some(pairs)
+}
+
+/// The judged figure: on this machine, dpkg packages found by the walker equal
+/// `dpkg-query -W` (same name and version multiset). Packages installed by someone else during
+/// the run change both sides, so the comparison is retried when dpkg-query itself changed.
+#[test]
+fn dpkg_matches_dpkg_query_on_this_machine() {
     let detectors: Vec<Box<dyn Detector>> = vec![Box::new(DpkgDetector)];
-    let inv =
-        inventory_dir(Path::new("/"), &detectors, &ScanOptions::default()).expect("inventory /");
-    let mut got: Vec<(String, String)> = inv
-        .packages
-        .iter()
-        .map(|p| (p.name.clone(), p.version.clone()))
-        .collect();
-    got.sort();
-    assert_eq!(got.len(), expected.len(), "package count vs dpkg-query -W");
-    assert_eq!(got, expected);
-    assert!(
-        inv.packages
+    for attempt in 1..=3 {
+        let Some(before) = dpkg_query() else {
+            eprintln!("dpkg-query is not available: skipping the comparison");
+            return;
+        };
+        let inv = inventory_dir(Path::new("/"), &detectors, &ScanOptions::default())
+            .expect("inventory /");
+        let after = dpkg_query().expect("dpkg-query ran a moment ago");
+        if before != after && attempt < 3 {
+            continue; // the package set changed while we looked
+        }
+        let mut got: Vec<(String, String)> = inv
+            .packages
             .iter()
-            .all(|p| p.location == "var/lib/dpkg/status"),
-        "all from the status file"
-    );
+            .map(|p| (p.name.clone(), p.version.clone()))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), after.len(), "package count vs dpkg-query -W");
+        assert_eq!(got, after);
+        assert!(
+            inv.packages
+                .iter()
+                .all(|p| p.location == "var/lib/dpkg/status"),
+            "all from the status file"
+        );
+        return;
+    }
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Integration tests of podwarden-scan (one test binary for the crate).
+mod image;
 mod inventory_os;
-mod rootfs;
-mod versions;
+mod lang;
 mod matching;
 mod osv;
-mod lang;
-mod image;
 mod report;
+mod rootfs;
+mod versions;
