@@ -2,7 +2,8 @@
 # Regenerates crates/podwarden-scan/tests/data/rpm/rpmdb.sqlite: a real rpm SQLite database
 # written by rpm itself. Builds four tiny packages with rpmbuild (one with a subpackage, one
 # with an epoch, one noarch with an epoch, one with 400 files so that its header spills into
-# overflow pages) and registers them with `rpm --justdb` in an empty database.
+# overflow pages) and registers them with `rpm --justdb` in an empty database, then imports
+# a freshly made signing key (a `gpg-pubkey` entry). Needs gpg as well.
 # Needs Debian's `rpm` package (`apt-get install rpm`), whose database backend is SQLite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,12 @@ spec many-files 1.0 1.el9 "" x86_64
 
 rpm --dbpath "$work/db" --initdb
 rpm --dbpath "$work/db" --justdb --nodeps --noscripts --ignorearch --ignoreos -i "$work"/RPMS/*/*.rpm
+# A signing key, as `rpm --import` stores it: a gpg-pubkey pseudo-package that scanners skip.
+export GNUPGHOME="$work/gnupg"
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --passphrase '' --quick-gen-key 'Podwarden Fixture <fixture@podwarden.invalid>' rsa2048 sign never
+gpg --batch --quiet --armor --export fixture@podwarden.invalid > "$work/key.asc"
+rpm --dbpath "$work/db" --import "$work/key.asc"
 rpm --dbpath "$work/db" -qa --qf '%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n' | sort
 # Fold any write-ahead log into the main file so the fixture is one self-contained file.
 if command -v sqlite3 >/dev/null; then

@@ -299,7 +299,13 @@ fn rpm_sqlite_database_written_by_rpm_is_read() {
         "etc/os-release",
         b"NAME=\"AlmaLinux\"\nID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n",
     );
-    write(root, "usr/lib/sysimage/rpm/rpmdb.sqlite", &rpm_fixture());
+    let fixture = rpm_fixture();
+    // The fixture holds an imported signing key, which must not be listed as a package.
+    assert!(
+        fixture.windows(10).any(|w| w == b"gpg-pubkey"),
+        "the fixture has a gpg-pubkey entry"
+    );
+    write(root, "usr/lib/sysimage/rpm/rpmdb.sqlite", &fixture);
     write(
         root,
         "var/lib/rpm/Packages",
