@@ -7,13 +7,15 @@
 
 use super::index::{
     AffectedRow, Database, EV_FIXED, EV_INTRODUCED, EV_LAST_AFFECTED, EV_LIMIT, EventRow,
-    FLAG_INFORMATIONAL, NO_SCORE, RANGE_ECOSYSTEM, RANGE_SEMVER, severity_from_code,
+    FLAG_INFORMATIONAL, NO_SCORE, RANGE_ECOSYSTEM, RANGE_SEMVER, Str, severity_from_code,
 };
 use super::version::{Scheme, compare};
 use super::{Finding, Severity};
 use crate::inventory::{Ecosystem, Inventory, Package};
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// The name under which a package is indexed and looked up: PyPI names normalised as PEP 503
 /// says, NuGet and Packagist names lower-cased (both registries ignore case), others as is.
@@ -196,6 +198,56 @@ struct Scratch {
     /// (group root, hit index).
     order: Vec<(u32, u32)>,
     members: Vec<Hit>,
+    /// Comparisons of the current package's version with event versions.
+    compared: CompareCache,
+}
+
+/// `compare(scheme, version, event version)` results for one package version, keyed by the
+/// event version's interned offset: records of one package repeat the same versions, and a
+/// comparison parses both sides.
+#[derive(Default)]
+struct CompareCache {
+    /// Key: offset << 8 | scheme.
+    entries: HashMap<u64, Ordering, BuildHasherDefault<OffsetHasher>>,
+}
+
+impl CompareCache {
+    /// Forgets everything (the version being matched changes).
+    fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    fn get(&mut self, scheme: Scheme, key: Str, version: &str, at: &str) -> Ordering {
+        // Empty strings share offset 0; only real interned strings are remembered.
+        if key.len == 0 {
+            return compare(scheme, version, at);
+        }
+        *self
+            .entries
+            .entry((u64::from(key.off) << 8) | scheme as u64)
+            .or_insert_with(|| compare(scheme, version, at))
+    }
+}
+
+/// A hasher for the cache's integer keys (offsets are not chosen by an adversary who could
+/// profit from collisions; the worst case is a slower lookup).
+#[derive(Default)]
+struct OffsetHasher(u64);
+
+impl Hasher for OffsetHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// The root of `i` in a union-find parent table (roots point at themselves).
@@ -218,27 +270,26 @@ impl Database {
 
     /// [`Database::matches`] over a plain list of packages.
     pub fn matches_packages(&self, packages: &[Package]) -> Vec<Finding> {
+        // Packages are visited in the output order, so only each package's own findings
+        // need sorting (by id), never the whole list.
+        let mut order: Vec<&Package> = packages.iter().collect();
+        order.sort_by(|a, b| {
+            (a.ecosystem, &a.name, &a.version, &a.location).cmp(&(
+                b.ecosystem,
+                &b.name,
+                &b.version,
+                &b.location,
+            ))
+        });
         let mut scratch = Scratch::default();
         let mut findings = Vec::new();
-        for package in packages {
+        for package in order {
+            let start = findings.len();
             self.match_into(package, &mut scratch, &mut findings);
+            if let Some(own) = findings.get_mut(start..) {
+                own.sort_by(|a, b| a.id.cmp(&b.id));
+            }
         }
-        findings.sort_by(|a, b| {
-            (
-                a.package.ecosystem,
-                &a.package.name,
-                &a.package.version,
-                &a.package.location,
-                &a.id,
-            )
-                .cmp(&(
-                    b.package.ecosystem,
-                    &b.package.name,
-                    &b.package.version,
-                    &b.package.location,
-                    &b.id,
-                ))
-        });
         findings
     }
 
@@ -257,6 +308,7 @@ impl Database {
         let mut matched_version = package.version.as_str();
         for (target, (name, version)) in lookup_targets(package).into_iter().flatten().enumerate() {
             let version = normalize_version(package.ecosystem, name, version);
+            scratch.compared.clear();
             let key = normalize_into(eco_name, name, &mut scratch.name);
             let Some(span) = self.lookup(eco_name, key) else {
                 continue;
@@ -276,7 +328,7 @@ impl Database {
                 {
                     continue;
                 }
-                if self.affected_includes(row, version) {
+                if self.affected_includes(row, version, &mut scratch.compared) {
                     matched_version = version;
                     scratch.hits.push(Hit {
                         record: row.record,
@@ -292,7 +344,12 @@ impl Database {
     }
 
     /// Whether `version` is affected according to one `affected` row.
-    fn affected_includes(&self, row: &AffectedRow, version: &str) -> bool {
+    fn affected_includes(
+        &self,
+        row: &AffectedRow,
+        version: &str,
+        compared: &mut CompareCache,
+    ) -> bool {
         let versions = self.versions.get(row.versions.range()).unwrap_or(&[]);
         if versions
             .binary_search_by(|&v| self.str(v).cmp(version))
@@ -317,7 +374,7 @@ impl Database {
                 _ => return false,
             };
             let events = self.events.get(range.events.range()).unwrap_or(&[]);
-            self.range_includes(scheme, events, version)
+            self.range_includes(scheme, events, version, compared)
         })
     }
 
@@ -326,19 +383,31 @@ impl Database {
     /// `last_affected` below it makes it not; and with `limit` events, `version` must be below
     /// one of them. Instead of sorting, the last event that applies in that order is found
     /// in one pass (ties keep the record's order, as a stable sort would).
-    fn range_includes(&self, scheme: Scheme, events: &[EventRow], version: &str) -> bool {
+    fn range_includes(
+        &self,
+        scheme: Scheme,
+        events: &[EventRow],
+        version: &str,
+        compared: &mut CompareCache,
+    ) -> bool {
         let mut has_limit = false;
         let mut below_a_limit = false;
         let mut last: Option<(&EventRow, &str)> = None;
         for event in events {
             let at = self.str(event.version);
             let applies = match event.kind {
-                EV_INTRODUCED => at == "0" || compare(scheme, version, at) != Ordering::Less,
-                EV_FIXED => compare(scheme, version, at) != Ordering::Less,
-                EV_LAST_AFFECTED => compare(scheme, version, at) == Ordering::Greater,
+                EV_INTRODUCED => {
+                    at == "0" || compared.get(scheme, event.version, version, at) != Ordering::Less
+                }
+                EV_FIXED => compared.get(scheme, event.version, version, at) != Ordering::Less,
+                EV_LAST_AFFECTED => {
+                    compared.get(scheme, event.version, version, at) == Ordering::Greater
+                }
                 EV_LIMIT => {
                     has_limit = true;
-                    if at == "*" || compare(scheme, version, at) == Ordering::Less {
+                    if at == "*"
+                        || compared.get(scheme, event.version, version, at) == Ordering::Less
+                    {
                         below_a_limit = true;
                     }
                     false
@@ -543,7 +612,11 @@ impl Database {
                 continue;
             }
             suggestion = Some(fix);
-            if !rows.iter().any(|r| self.affected_includes(r, fix)) {
+            let mut fresh = CompareCache::default();
+            if !rows
+                .iter()
+                .any(|r| self.affected_includes(r, fix, &mut fresh))
+            {
                 break;
             }
         }
