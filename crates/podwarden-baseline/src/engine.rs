@@ -57,6 +57,19 @@ pub fn check_document(document: &Value, options: &Options) -> Vec<Finding> {
     findings
 }
 
+/// Checks a bare pod spec (e.g. one uploaded by an agent), with the pod's metadata if known;
+/// findings point at `/spec/...` of a pod object built around it.
+pub fn check_pod_spec(spec: &Value, metadata: Option<&Value>, options: &Options) -> Vec<Finding> {
+    let mut pod = serde_json::Map::new();
+    pod.insert("apiVersion".into(), Value::String("v1".into()));
+    pod.insert("kind".into(), Value::String("Pod".into()));
+    if let Some(metadata) = metadata {
+        pod.insert("metadata".into(), metadata.clone());
+    }
+    pod.insert("spec".into(), spec.clone());
+    check_document(&Value::Object(pod), options)
+}
+
 /// Counts of what a document held.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Counts {
@@ -73,7 +86,7 @@ pub(crate) fn check_value(
     let mut counts = Counts::default();
     match list_items(document) {
         Some(items) => {
-            for (i, item) in items.iter().enumerate() {
+            for i in 0..items.len() {
                 let line = place
                     .item_lines
                     .and_then(|l| l.get(i).copied())
@@ -90,7 +103,6 @@ pub(crate) fn check_value(
                 ) {
                     counts.pods += 1;
                 }
-                let _ = item;
             }
         }
         None => {
@@ -143,10 +155,11 @@ fn check_object(
         ));
     }
     let object_ref = object_ref(object);
-    let template_metadata = (pod.metadata.map(|m| m as *const Value)
-        != object_metadata.map(|m| m as *const Value))
-    .then_some(pod.metadata)
-    .flatten();
+    // The pod template's metadata, when it is not the object's own (annotations count on both).
+    let template_metadata = match (pod.metadata, object_metadata) {
+        (Some(t), Some(o)) if std::ptr::eq(t, o) => None,
+        (t, _) => t,
+    };
     for v in violations {
         let severity = catalogue::check(v.check)
             .map(|c| c.severity)

@@ -77,7 +77,11 @@ pub fn manifest_paths(root: &Path) -> Result<Vec<PathBuf>, ReadError> {
 
 /// Reads at most [`MAX_MANIFEST_BYTES`] of UTF-8 text from `reader`; `name` names it in errors.
 pub fn read_manifest_from(reader: impl Read, name: &str) -> Result<String, ReadError> {
-    let mut bytes = Vec::new();
+    read_bounded(reader, name, 0)
+}
+
+fn read_bounded(reader: impl Read, name: &str, size_hint: u64) -> Result<String, ReadError> {
+    let mut bytes = Vec::with_capacity(size_hint.min(MAX_MANIFEST_BYTES) as usize + 1);
     reader
         .take(MAX_MANIFEST_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -104,7 +108,8 @@ pub fn read_manifest(path: &Path) -> Result<String, ReadError> {
         path: name.clone(),
         source,
     })?;
-    read_manifest_from(file, &name)
+    let size_hint = file.metadata().map(|m| m.len()).unwrap_or(0);
+    read_bounded(file, &name, size_hint)
 }
 
 /// The outcome for one file.

@@ -27,7 +27,7 @@ pub mod sarif;
 mod yaml_edit;
 
 pub use catalogue::{CATALOGUE, Check, CheckLevel, check};
-pub use engine::{Report, check_document, check_source};
+pub use engine::{Report, check_document, check_pod_spec, check_source};
 pub use exempt::{
     ExemptionRule, Exemptions, SKIP_ANNOTATION, SKIP_CONTAINER_ANNOTATION_PREFIX,
     SKIP_REASON_ANNOTATION, glob_match,

@@ -222,3 +222,39 @@ fn yaml_1_1_booleans_count_like_kubernetes_reads_them() {
     ids.sort();
     assert_eq!(ids, ["pss.hostNamespaces", "pss.privileged"]);
 }
+
+#[test]
+fn byte_order_marks_empty_sources_and_bare_pod_specs() {
+    let with_bom = format!("\u{feff}{POD}");
+    let report = check_source("bom.yaml", &with_bom, &restricted());
+    assert_eq!(
+        (report.pods, report.errors.len()),
+        (1, 0),
+        "{:?}",
+        report.errors
+    );
+    for empty in ["", "\n\n", "# only a comment\n", "---\n---\n# nothing\n"] {
+        let report = check_source("empty.yaml", empty, &restricted());
+        assert!(
+            report.findings.is_empty() && report.errors.is_empty(),
+            "{empty:?}: {report:?}"
+        );
+    }
+    let spec = serde_json::json!({"containers": [{"name": "c", "image": "x", "securityContext": {"privileged": true}}]});
+    let findings = podwarden_baseline::check_pod_spec(
+        &spec,
+        None,
+        &Options::pss(Level::Baseline, Default::default()),
+    );
+    let got: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.check_id.as_str(), f.location.path.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "pss.privileged",
+            "/spec/containers/0/securityContext/privileged"
+        )]
+    );
+}

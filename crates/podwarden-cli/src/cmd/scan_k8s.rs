@@ -489,27 +489,28 @@ fn table(
         }
         writeln!(out, "{line}")?;
     }
+    let container = |c: &Option<podwarden_baseline::ContainerRef>| {
+        c.as_ref()
+            .map(|c| format!(" container {:?}", c.name))
+            .unwrap_or_default()
+    };
     for a in applied {
         writeln!(
             out,
-            "  fixed     {} {}: {}",
+            "  fixed     {} {}{}: {}",
             pad(&a.check_id, 34),
             a.location.object,
+            container(&a.location.container),
             a.description
         )?;
     }
     for n in not_fixed {
-        let container = n
-            .location
-            .container
-            .as_ref()
-            .map(|c| format!(" container {:?}", c.name))
-            .unwrap_or_default();
         writeln!(
             out,
-            "  not fixed {} {}{container}: {}",
+            "  not fixed {} {}{}: {}",
             pad(&n.check_id, 34),
             n.location.object,
+            container(&n.location.container),
             n.reason
         )?;
     }
