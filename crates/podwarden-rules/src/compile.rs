@@ -11,6 +11,9 @@ use crate::matchers::{Matcher, NumOp, Val};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Cost from which a term is evaluated after the cheaper terms of its `and`/`or`.
+const EXPENSIVE: u32 = 24;
+
 /// A compiled condition (tree).
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
@@ -115,13 +118,13 @@ impl Node {
         }
     }
 
-    fn cost(&self) -> u32 {
+    /// Whether the tree holds a costly check (a regex, an any-ancestor loop).
+    fn is_expensive(&self) -> bool {
         match self {
-            Node::Const(_) => 0,
-            Node::And(terms) | Node::Or(terms) => terms.iter().map(Node::cost).sum(),
-            Node::Not(inner) => inner.cost(),
-            Node::Check(check) => check.cost(),
-            Node::Unsupported(_) => 0,
+            Node::And(terms) | Node::Or(terms) => terms.iter().any(Node::is_expensive),
+            Node::Not(inner) => inner.is_expensive(),
+            Node::Check(check) => check.cost() >= EXPENSIVE,
+            Node::Const(_) | Node::Unsupported(_) => false,
         }
     }
 
@@ -142,13 +145,24 @@ impl Node {
                     match term.fold(kind) {
                         Node::Const(b) if b == is_and => {}
                         Node::Const(b) => return Node::Const(b),
+                        // Flatten `a and (b and c)`, `a or (b or c)`.
+                        Node::And(inner) if is_and => kept.extend(inner.into_vec()),
+                        Node::Or(inner) if !is_and => kept.extend(inner.into_vec()),
                         other => kept.push(other),
                     }
                 }
                 if kept.len() <= 1 {
                     return kept.pop().unwrap_or(Node::Const(is_and));
                 }
-                kept.sort_by_key(Node::cost);
+                // Authors put selective checks first; only push the costly ones (regexes,
+                // any-ancestor loops) behind the rest.
+                if !is_and {
+                    kept = merge_alternatives(kept);
+                    if kept.len() == 1 {
+                        return kept.pop().unwrap_or(Node::Const(false));
+                    }
+                }
+                kept.sort_by_key(Node::is_expensive);
                 if is_and {
                     Node::And(kept.into_boxed_slice())
                 } else {
@@ -171,6 +185,45 @@ impl Node {
         }
     }
 
+    /// Names the process must have for the tree to be true (`proc.name = x` or
+    /// `proc.name in (...)` required by the top-level logic), if there is such a set.
+    pub(crate) fn required_names(&self) -> Option<Vec<&str>> {
+        match self {
+            Node::Const(false) => Some(Vec::new()),
+            Node::Check(check) => match (&check.field, &check.matcher) {
+                (
+                    Field::Anc {
+                        part: AncPart::Name,
+                        level: Some(0),
+                    },
+                    Matcher::StrEq(name),
+                ) => Some(vec![&**name]),
+                (
+                    Field::Anc {
+                        part: AncPart::Name,
+                        level: Some(0),
+                    },
+                    Matcher::StrIn(set),
+                ) => Some(set.values()),
+                _ => None,
+            },
+            Node::And(terms) => terms
+                .iter()
+                .filter_map(Node::required_names)
+                .min_by_key(Vec::len),
+            Node::Or(terms) => {
+                let mut all = Vec::new();
+                for term in terms.iter() {
+                    all.extend(term.required_names()?);
+                }
+                all.sort_unstable();
+                all.dedup();
+                Some(all)
+            }
+            Node::Const(true) | Node::Not(_) | Node::Unsupported(_) => None,
+        }
+    }
+
     fn collect_unsupported<'n>(&'n self, out: &mut Vec<&'n UnsupportedField>) {
         match self {
             Node::Unsupported(u) => out.push(u),
@@ -181,6 +234,49 @@ impl Node {
             Node::Const(_) | Node::Check(_) => {}
         }
     }
+}
+
+/// In an `or`, checks of one field with `=`, `contains`, `icontains` or `startswith` become one
+/// check against all their values (a set, a multi-pattern search, a prefix list).
+fn merge_alternatives(terms: Vec<Node>) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::with_capacity(terms.len());
+    // (field, kind) -> (checks, their values)
+    type Group = ((Field, u8), Vec<Arc<Check>>, Vec<Vec<u8>>);
+    let mut groups: Vec<Group> = Vec::new();
+    for term in terms {
+        let Node::Check(check) = term else {
+            out.push(term);
+            continue;
+        };
+        let Some((kind, values)) = check.matcher.alternatives() else {
+            out.push(Node::Check(check));
+            continue;
+        };
+        let key = (check.field.clone(), kind);
+        match groups.iter_mut().find(|(k, ..)| *k == key) {
+            Some((_, checks, all)) => {
+                checks.push(check);
+                all.extend(values);
+            }
+            None => groups.push((key, vec![check], values)),
+        }
+    }
+    for ((field, kind), checks, values) in groups {
+        let merged = match checks.as_slice() {
+            [_, _, ..] => Matcher::any_of(kind, values),
+            _ => None,
+        };
+        match (merged, checks.first()) {
+            (Some(matcher), Some(first)) => out.push(Node::Check(Arc::new(Check {
+                field,
+                matcher,
+                text: first.text.clone(),
+                loc: first.loc.clone(),
+            }))),
+            _ => out.extend(checks.into_iter().map(Node::Check)),
+        }
+    }
+    out
 }
 
 /// The compiled condition of one rule.

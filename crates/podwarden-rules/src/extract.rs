@@ -60,7 +60,7 @@ struct Net<'e> {
 }
 
 /// `/proc/PID/comm` is at most 15 bytes; cut longer names (hand-written events) the same way.
-fn comm(name: &str) -> &str {
+pub(crate) fn comm(name: &str) -> &str {
     if name.len() <= COMM_MAX_LEN {
         return name;
     }

@@ -38,6 +38,13 @@ pub(crate) enum Matcher {
     StrNe(Box<str>),
     StrIn(StrSet),
     Contains(Box<memmem::Finder<'static>>),
+    /// Any of several substrings (for the short strings of process arguments, one SIMD scan
+    /// per needle beats a multi-pattern automaton's set-up cost).
+    ContainsAny(Vec<memmem::Finder<'static>>),
+    /// Any of several lower-case substrings, ASCII case-insensitively.
+    IContainsAny(Vec<Box<[u8]>>),
+    /// Any of several prefixes.
+    StartsWithAny(Vec<Box<[u8]>>),
     IContains(Box<[u8]>),
     StartsWith(Box<[u8]>),
     EndsWith(Box<[u8]>),
@@ -63,6 +70,15 @@ impl Matcher {
             (Matcher::StrIn(set), Val::Str(s)) => set.contains(s),
             (Matcher::Contains(finder), Val::Str(s)) => finder.find(s.as_bytes()).is_some(),
             (Matcher::IContains(needle), Val::Str(s)) => icontains(s.as_bytes(), needle),
+            (Matcher::ContainsAny(finders), Val::Str(s)) => {
+                finders.iter().any(|f| f.find(s.as_bytes()).is_some())
+            }
+            (Matcher::IContainsAny(needles), Val::Str(s)) => {
+                needles.iter().any(|n| icontains(s.as_bytes(), n))
+            }
+            (Matcher::StartsWithAny(prefixes), Val::Str(s)) => {
+                prefixes.iter().any(|p| s.as_bytes().starts_with(p))
+            }
             (Matcher::StartsWith(prefix), Val::Str(s)) => s.as_bytes().starts_with(prefix),
             (Matcher::EndsWith(suffix), Val::Str(s)) => s.as_bytes().ends_with(suffix),
             (Matcher::Glob(glob), Val::Str(s)) => glob.matches(s),
@@ -81,6 +97,54 @@ impl Matcher {
             (Matcher::IpIn(nets), Val::Ip(ip)) => nets.iter().any(|net| net.contains(ip)),
             (Matcher::IpNotIn(nets), Val::Ip(ip)) => !nets.iter().any(|net| net.contains(ip)),
             _ => false,
+        }
+    }
+
+    /// The values of an equality, substring or prefix matcher, tagged by its kind (0 `=`,
+    /// 1 `contains`, 2 `icontains`, 3 `startswith`), for merging alternatives.
+    pub(crate) fn alternatives(&self) -> Option<(u8, Vec<Vec<u8>>)> {
+        Some(match self {
+            Matcher::StrEq(value) => (0, vec![value.as_bytes().to_vec()]),
+            Matcher::StrIn(set) => (
+                0,
+                set.values()
+                    .into_iter()
+                    .map(|v| v.as_bytes().to_vec())
+                    .collect(),
+            ),
+            Matcher::Contains(finder) => (1, vec![finder.needle().to_vec()]),
+            Matcher::IContains(needle) => (2, vec![needle.to_vec()]),
+            Matcher::StartsWith(prefix) => (3, vec![prefix.to_vec()]),
+            Matcher::StartsWithAny(prefixes) => (3, prefixes.iter().map(|p| p.to_vec()).collect()),
+            _ => return None,
+        })
+    }
+
+    /// One matcher for all `values` of a kind from [`Matcher::alternatives`].
+    pub(crate) fn any_of(kind: u8, values: Vec<Vec<u8>>) -> Option<Matcher> {
+        match kind {
+            0 => Some(Matcher::StrIn(StrSet::new(
+                values
+                    .into_iter()
+                    .map(|v| String::from_utf8(v).ok())
+                    .collect::<Option<Vec<_>>>()?,
+            ))),
+            1 => Some(Matcher::ContainsAny(
+                values
+                    .iter()
+                    .map(|v| memmem::Finder::new(v).into_owned())
+                    .collect(),
+            )),
+            2 => Some(Matcher::IContainsAny(
+                values
+                    .into_iter()
+                    .map(|v| v.to_ascii_lowercase().into_boxed_slice())
+                    .collect(),
+            )),
+            3 => Some(Matcher::StartsWithAny(
+                values.into_iter().map(Vec::into_boxed_slice).collect(),
+            )),
+            _ => None,
         }
     }
 
@@ -310,9 +374,18 @@ impl Hasher for FastHasher {
 
 pub(crate) type FastBuild = BuildHasherDefault<FastHasher>;
 
-/// A set of strings: a short vector when small, a hash set when not.
+/// A set of strings: a short vector when small, a hash set when not; a length and first-byte
+/// filter answers most misses without hashing.
 #[derive(Debug)]
-pub(crate) enum StrSet {
+pub(crate) struct StrSet {
+    lengths: u64,
+    first_bytes: [u64; 4],
+    has_empty_or_long: bool,
+    values: StrValues,
+}
+
+#[derive(Debug)]
+enum StrValues {
     Small(Vec<Box<str>>),
     Hashed(HashSet<Box<str>, FastBuild>),
 }
@@ -321,18 +394,60 @@ impl StrSet {
     pub(crate) fn new(mut values: Vec<String>) -> StrSet {
         values.sort();
         values.dedup();
-        if values.len() <= 6 {
-            StrSet::Small(values.into_iter().map(String::into_boxed_str).collect())
+        let mut lengths = 0u64;
+        let mut first_bytes = [0u64; 4];
+        let mut has_empty_or_long = false;
+        for value in &values {
+            match value.as_bytes().first() {
+                Some(&b) if value.len() < 64 => {
+                    lengths |= 1 << value.len();
+                    if let Some(word) = first_bytes.get_mut(usize::from(b / 64)) {
+                        *word |= 1 << (b % 64);
+                    }
+                }
+                _ => has_empty_or_long = true,
+            }
+        }
+        let values = if values.len() <= 6 {
+            StrValues::Small(values.into_iter().map(String::into_boxed_str).collect())
         } else {
-            StrSet::Hashed(values.into_iter().map(String::into_boxed_str).collect())
+            StrValues::Hashed(values.into_iter().map(String::into_boxed_str).collect())
+        };
+        StrSet {
+            lengths,
+            first_bytes,
+            has_empty_or_long,
+            values,
+        }
+    }
+
+    /// The values.
+    pub(crate) fn values(&self) -> Vec<&str> {
+        match &self.values {
+            StrValues::Small(values) => values.iter().map(|v| &**v).collect(),
+            StrValues::Hashed(set) => set.iter().map(|v| &**v).collect(),
         }
     }
 
     #[inline]
     pub(crate) fn contains(&self, value: &str) -> bool {
-        match self {
-            StrSet::Small(values) => values.iter().any(|v| &**v == value),
-            StrSet::Hashed(set) => set.contains(value),
+        if !self.has_empty_or_long {
+            let Some(&b) = value.as_bytes().first() else {
+                return false;
+            };
+            if value.len() >= 64
+                || self.lengths & (1 << value.len()) == 0
+                || self
+                    .first_bytes
+                    .get(usize::from(b / 64))
+                    .is_none_or(|w| w & (1 << (b % 64)) == 0)
+            {
+                return false;
+            }
+        }
+        match &self.values {
+            StrValues::Small(values) => values.iter().any(|v| &**v == value),
+            StrValues::Hashed(set) => set.contains(value),
         }
     }
 }

@@ -6,10 +6,12 @@ use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::extract::{Ctx, Scratch};
 use crate::fields::{KINDS, Kind};
 use crate::loader::Collected;
+use crate::matchers::FastBuild;
 use crate::output::OutputTemplate;
 use podwarden_api::event::Event;
 use serde::Serialize;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 /// A rule file's text and the name diagnostics use for it.
@@ -242,8 +244,8 @@ pub struct Summary {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    /// Per event kind: the rules that can match it (index into `rules`) and their folded trees.
-    index: Vec<Vec<(usize, Node)>>,
+    /// Per event kind: the rules that can match it and their folded trees.
+    index: Vec<KindIndex>,
 }
 
 thread_local! {
@@ -361,6 +363,7 @@ impl RuleSet {
             }
             rules.push(rule);
         }
+        let index = index.into_iter().map(KindIndex::new).collect();
         (RuleSet { rules, index }, diagnostics)
     }
 
@@ -410,7 +413,12 @@ impl RuleSet {
         KINDS
             .iter()
             .filter(|k| k.evt_type() == evt_type)
-            .flat_map(|k| self.index.get(k.index()).into_iter().flatten())
+            .flat_map(|k| {
+                self.index
+                    .get(k.index())
+                    .into_iter()
+                    .flat_map(|i| i.all.iter())
+            })
             .filter_map(|(i, _)| self.rules.get(*i).map(|r| r.name.as_str()))
             .collect()
     }
@@ -433,11 +441,14 @@ impl RuleSet {
         on_match: &mut impl FnMut(&Match<'_>),
     ) {
         let kind = Kind::of(event);
-        let Some(candidates) = self.index.get(kind.index()) else {
+        let Some(index) = self.index.get(kind.index()) else {
             return;
         };
         let mut ctx = Ctx::new(event, kind, scratch);
-        for (position, node) in candidates {
+        for &candidate in index.candidates(event) {
+            let Some((position, node)) = index.all.get(candidate as usize) else {
+                continue;
+            };
             if !node.eval(&mut ctx) {
                 continue;
             }
@@ -459,5 +470,63 @@ impl RuleSet {
         let mut alerts = Vec::new();
         self.evaluate(event, &mut |m| alerts.push(m.to_alert()));
         alerts
+    }
+}
+
+/// The rules of one event kind, with a shortcut: most rules require the process to have one
+/// of a few names (`proc.name in (...)` at the top of the condition), so the candidates for an
+/// event are looked up by its process name once instead of testing every rule.
+#[derive(Debug)]
+struct KindIndex {
+    /// Rule position and folded tree, in definition order.
+    all: Vec<(usize, Node)>,
+    /// Indexes into `all` of the rules without a name requirement.
+    ungated: Box<[u32]>,
+    /// For each required name: indexes into `all` of the ungated rules and the rules requiring
+    /// that name, in definition order.
+    by_name: HashMap<Box<str>, Box<[u32]>, FastBuild>,
+}
+
+impl KindIndex {
+    fn new(all: Vec<(usize, Node)>) -> KindIndex {
+        let mut ungated = Vec::new();
+        let mut gated: HashMap<Box<str>, Vec<u32>, FastBuild> = HashMap::default();
+        for (i, (_, node)) in all.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            match node.required_names() {
+                Some(names) => {
+                    for name in names {
+                        gated.entry(name.into()).or_default().push(i);
+                    }
+                }
+                None => ungated.push(i),
+            }
+        }
+        let by_name = gated
+            .into_iter()
+            .map(|(name, mut rules)| {
+                rules.extend_from_slice(&ungated);
+                rules.sort_unstable();
+                rules.dedup();
+                (name, rules.into_boxed_slice())
+            })
+            .collect();
+        KindIndex {
+            all,
+            ungated: ungated.into_boxed_slice(),
+            by_name,
+        }
+    }
+
+    /// The rules worth evaluating for this event, in definition order.
+    #[inline]
+    fn candidates(&self, event: &Event) -> &[u32] {
+        match event.process() {
+            Some(process) => self
+                .by_name
+                .get(crate::extract::comm(&process.name))
+                .map_or(&self.ungated, |rules| rules),
+            None => &self.ungated,
+        }
     }
 }

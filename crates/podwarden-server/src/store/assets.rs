@@ -321,7 +321,9 @@ async fn insert_assets(
     now: Millis,
     rows: &[NewAsset],
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(400) {
+    // 50 rows × 26 columns per statement: larger statements get slower per row on SQLite
+    // (10,000 pods: 0.6 s at 50 rows, 3.9 s at 400).
+    for chunk in rows.chunks(50) {
         let mut sql = Sql::for_connection(conn, "INSERT INTO assets (");
         sql.push(INSERT_COLUMNS).push(") VALUES ");
         for (i, new) in chunk.iter().enumerate() {

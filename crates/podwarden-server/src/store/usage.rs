@@ -141,7 +141,7 @@ fn id_chunks(ids: &[i64]) -> Vec<&[i64]> {
     if ids.is_empty() {
         vec![&[][..]]
     } else {
-        ids.chunks(500).collect()
+        ids.chunks(200).collect()
     }
 }
 
@@ -165,7 +165,7 @@ async fn write_usage(
     price: PriceNano,
     deltas: &[UsageDelta],
 ) -> Result<(), StoreError> {
-    for chunk in deltas.chunks(400) {
+    for chunk in deltas.chunks(100) {
         let mut sql = Sql::for_connection(
             conn,
             "INSERT INTO usage_daily (tenant_id, asset_id, day, price_nano, seconds, millicore_seconds, cost_pico) VALUES ",
