@@ -1,1 +1,2 @@
 //! Integration tests of podwarden-agent (one test binary for the crate).
+mod vault;

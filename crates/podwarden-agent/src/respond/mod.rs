@@ -1,0 +1,3 @@
+//! Response actions the agent carries out on the host: quarantine of files (the vault).
+
+pub mod vault;
