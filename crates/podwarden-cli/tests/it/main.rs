@@ -3,3 +3,4 @@ mod db;
 mod scan_vuln;
 mod scan_k8s;
 mod server;
+mod rules;
