@@ -140,6 +140,9 @@ pub struct EnrollResponse {
 pub struct HeartbeatRequest {
     /// The agent's version (it may change after an upgrade without re-enrolling).
     pub agent_version: String,
+    /// How the agent is doing (collectors, spool, footprint); shown in the asset's detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::uplink::AgentStatus>,
 }
 
 /// `POST /agent/v1/heartbeat` answer.

@@ -131,6 +131,49 @@ pub struct EventBatchResponse {
     pub duplicates: u32,
     /// Detections suppressed by a whitelist rule (stored as suppressed, not raised).
     pub suppressed: u32,
+    /// Detections dropped because protection is not active for the asset (switched off,
+    /// paused, tenant overdue, asset not bound); `dropped_reason` says which.
+    #[serde(default)]
+    pub dropped: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_reason: Option<String>,
+}
+
+/// `POST /agent/v1/inventory` and `POST /agent/v1/podspec` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadResponse {
+    /// The upload id was seen before (a retry): nothing changed.
+    pub duplicate: bool,
+    /// The upload was stored (false for a duplicate, a stale upload older than the stored
+    /// one, or when the asset is not protected).
+    pub stored: bool,
+    /// Why it was not stored or not checked, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Findings (vulnerabilities or baseline risks) the upload produced.
+    #[serde(default)]
+    pub findings: u32,
+}
+
+/// `GET /agent/v1/commands` answer: the commands to run, oldest first. Each is delivered
+/// again after a lease (default 5 minutes) until its result is posted, at most 3 times.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommandList {
+    pub commands: Vec<Command>,
+}
+
+/// `POST /agent/v1/commands` answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommandResultsResponse {
+    /// Results recorded now.
+    pub recorded: u32,
+    /// Results already recorded (a retry).
+    pub duplicates: u32,
+    /// Results naming a command this agent was never given.
+    pub unknown: u32,
 }
 
 /// One package as the agent's inventory found it (mirrors the scan crate's `Package`).
