@@ -2,8 +2,8 @@
 //! spread evenly) over keep-alive HTTP/1.1 connections; reports throughput and latency
 //! percentiles. Also times `upsert_assets_from_source` with 10,000 pods.
 //!
-//! Runs an in-process server on a temporary SQLite file (the default) or hits `--url` with an
-//! operator `--token`. Usage:
+//! Runs an in-process server on a temporary SQLite file (the default; protection enabled and
+//! the metering jobs running) or hits `--url` with an operator `--token`. Usage:
 //! `cargo run --release -p podwarden-server --example server-load -- --agents 10000 --interval 30 --duration 60`
 
 use podwarden_server::assets::{AssetStatus, ObservedPod, SourceKind};
@@ -228,6 +228,23 @@ async fn main() -> Result<(), String> {
             if opts.sync_pods > 0 {
                 sync_benchmark(&store, opts.sync_pods).await?;
             }
+            // Protection on (auto-add binds every enrolling agent's asset), and the real jobs
+            // running, so heartbeats compete with the metering flush as in production.
+            let enable = podwarden_server::store::protection::ProtectionUpdate {
+                enabled: Some(true),
+                ..Default::default()
+            };
+            store
+                .update_protection(
+                    podwarden_server::store::TenantId(1),
+                    enable,
+                    &podwarden_server::store::Actor::system(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+            std::mem::forget(stop_jobs);
+            podwarden_server::jobs::Scheduler::with_builtin_jobs(store.clone()).spawn(jobs_stopped);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .map_err(|e| e.to_string())?;

@@ -76,6 +76,9 @@ struct UsageDelta {
     millicore_seconds: i64,
 }
 
+/// Assets per transaction of the periodic flush.
+const FLUSH_CHUNK: usize = 200;
+
 /// Which assets a flush covers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum FlushScope<'a> {
@@ -255,21 +258,34 @@ pub fn check_day(what: &str, text: &str) -> Result<String, StoreError> {
 }
 
 impl Store {
-    /// Flushes every asset of the tenant up to now.
+    /// Flushes every asset of the tenant up to now, in transactions of a few hundred assets
+    /// so that heartbeats and API writes interleave instead of waiting for one long write.
     pub async fn flush_tenant(&self, tenant: TenantId) -> Result<u64, StoreError> {
         let now = self.now();
-        let mut tx = self.db.begin_write().await?;
-        let meter = load_tenant_meter(&mut tx, tenant).await?;
-        let touched = flush(
-            &mut tx,
-            tenant,
-            &meter,
-            now,
-            self.settings.online_window_ms(),
-            FlushScope::All,
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM assets WHERE tenant_id = $1 AND accrued_until < $2 ORDER BY id",
         )
+        .bind(tenant.0)
+        .bind(now)
+        .fetch_all(self.db.reader())
         .await?;
-        tx.commit().await?;
+        let mut touched = 0;
+        for chunk in ids.chunks(FLUSH_CHUNK) {
+            let mut tx = self.db.begin_write().await?;
+            let meter = load_tenant_meter(&mut tx, tenant).await?;
+            // An asset changed since the id list was read has been flushed past `now` by
+            // that change and is skipped here (`accrued_until < now`).
+            touched += flush(
+                &mut tx,
+                tenant,
+                &meter,
+                now,
+                self.settings.online_window_ms(),
+                FlushScope::Assets(chunk),
+            )
+            .await?;
+            tx.commit().await?;
+        }
         Ok(touched)
     }
 
@@ -285,6 +301,9 @@ impl Store {
     /// yesterday even without usage. Flushes first, so the closed days are complete.
     /// Returns the days closed.
     pub async fn close_bills(&self, tenant: TenantId) -> Result<Vec<String>, StoreError> {
+        // Most of the work in short transactions first; the closing transaction then only
+        // flushes what changed in between.
+        self.flush_tenant(tenant).await?;
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
         let meter = load_tenant_meter(&mut tx, tenant).await?;
