@@ -59,7 +59,7 @@ pub fn excerpt_at(data: &[u8], offset: usize) -> String {
             chars += 4;
         }
     }
-    out.trim_end().to_string()
+    out.trim().to_string()
 }
 
 #[cfg(test)]

@@ -4,3 +4,4 @@ mod scan_vuln;
 mod scan_k8s;
 mod server;
 mod rules;
+mod scan_webshell;
