@@ -64,6 +64,13 @@ impl Check {
                     values.iter().any(|v| self.matcher.matches(*v))
                 }
             }
+            field if self.matcher.uses_mask() => match ctx.masked_value(field) {
+                Some((value, mask)) => self.matcher.matches_masked(value, &mask),
+                None => {
+                    let value = ctx.value(field);
+                    self.matcher.matches(value)
+                }
+            },
             field => {
                 let value = ctx.value(field);
                 self.matcher.matches(value)

@@ -3,7 +3,7 @@
 //! evaluation allocates nothing per event once warm.
 
 use crate::fields::{AncPart, Arg, CapSet, Field, Kind, Side};
-use crate::matchers::Val;
+use crate::matchers::{ByteMask, Val, byte_mask};
 use podwarden_api::event::{
     Ancestor, COMM_MAX_LEN, Connection, Direction, Event, EventBody, FdInfo, FileInfo, L4Protocol,
     Process, TcpState,
@@ -37,6 +37,9 @@ const SLOTS: usize = 13;
 pub struct Scratch {
     slots: [String; SLOTS],
     valid: u32,
+    /// Byte masks of the argument and command-line slots.
+    masks: [ByteMask; SLOTS],
+    masks_valid: u32,
     temp: String,
     pub(crate) output: String,
 }
@@ -213,12 +216,41 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 impl<'e, 's> Ctx<'e, 's> {
     pub(crate) fn new(event: &'e Event, kind: Kind, scratch: &'s mut Scratch) -> Self {
         scratch.valid = 0;
+        scratch.masks_valid = 0;
         Ctx {
             event,
             process: event.process(),
             kind,
             scratch,
         }
+    }
+
+    /// For the argument and command-line fields: the value and its byte mask (computed once
+    /// per event), so substring checks can skip needles that cannot occur.
+    pub(crate) fn masked_value(&mut self, field: &Field) -> Option<(Val<'_>, ByteMask)> {
+        let slot = match field {
+            Field::ProcArgs => Slot::Args,
+            Field::Anc {
+                part: AncPart::Cmdline,
+                level: Some(0),
+            } => Slot::Cmdline,
+            Field::Anc {
+                part: AncPart::Cmdline,
+                level: Some(1),
+            } => Slot::ParentCmdline,
+            _ => return None,
+        };
+        let bit = 1u32 << (slot as u32);
+        if self.scratch.masks_valid & bit == 0 {
+            let mask = match self.value(field) {
+                Val::Str(s) => byte_mask(s.as_bytes()),
+                _ => [0; 4],
+            };
+            self.scratch.masks[slot as usize] = mask;
+            self.scratch.masks_valid |= bit;
+        }
+        let mask = self.scratch.masks[slot as usize];
+        Some((self.value(field), mask))
     }
 
     /// Number of ancestors known (levels 1..=depth).

@@ -37,15 +37,12 @@ pub(crate) enum Matcher {
     StrEq(Box<str>),
     StrNe(Box<str>),
     StrIn(StrSet),
-    Contains(Box<memmem::Finder<'static>>),
-    /// Any of several substrings (for the short strings of process arguments, one SIMD scan
-    /// per needle beats a multi-pattern automaton's set-up cost).
-    ContainsAny(Vec<memmem::Finder<'static>>),
-    /// Any of several lower-case substrings, ASCII case-insensitively.
-    IContainsAny(Vec<Box<[u8]>>),
+    /// Any of the substrings (one for a plain `contains`).
+    Contains(Box<[Needle]>),
     /// Any of several prefixes.
     StartsWithAny(Vec<Box<[u8]>>),
-    IContains(Box<[u8]>),
+    /// Any of the substrings, ASCII case-insensitively (needles lower-case).
+    IContains(Box<[Needle]>),
     StartsWith(Box<[u8]>),
     EndsWith(Box<[u8]>),
     Glob(Glob),
@@ -60,7 +57,7 @@ pub(crate) enum Matcher {
 
 impl Matcher {
     /// Compare a value; a missing value matches nothing but `exists`'s negation.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn matches(&self, value: Val<'_>) -> bool {
         match (self, value) {
             (Matcher::Exists, v) => v != Val::Missing,
@@ -68,13 +65,11 @@ impl Matcher {
             (Matcher::StrEq(expected), Val::Str(s)) => s == &**expected,
             (Matcher::StrNe(expected), Val::Str(s)) => s != &**expected,
             (Matcher::StrIn(set), Val::Str(s)) => set.contains(s),
-            (Matcher::Contains(finder), Val::Str(s)) => finder.find(s.as_bytes()).is_some(),
-            (Matcher::IContains(needle), Val::Str(s)) => icontains(s.as_bytes(), needle),
-            (Matcher::ContainsAny(finders), Val::Str(s)) => {
-                finders.iter().any(|f| f.find(s.as_bytes()).is_some())
+            (Matcher::Contains(needles), Val::Str(s)) => {
+                needles.iter().any(|n| n.find(s.as_bytes()))
             }
-            (Matcher::IContainsAny(needles), Val::Str(s)) => {
-                needles.iter().any(|n| icontains(s.as_bytes(), n))
+            (Matcher::IContains(needles), Val::Str(s)) => {
+                needles.iter().any(|n| icontains(s.as_bytes(), &n.bytes))
             }
             (Matcher::StartsWithAny(prefixes), Val::Str(s)) => {
                 prefixes.iter().any(|p| s.as_bytes().starts_with(p))
@@ -100,6 +95,28 @@ impl Matcher {
         }
     }
 
+    /// Whether this matcher can use a haystack byte mask.
+    pub(crate) fn uses_mask(&self) -> bool {
+        matches!(self, Matcher::Contains(_) | Matcher::IContains(_))
+    }
+
+    /// [`Matcher::matches`] for a substring matcher, skipping needles the haystack's byte mask
+    /// rules out.
+    #[inline]
+    pub(crate) fn matches_masked(&self, value: Val<'_>, mask: &ByteMask) -> bool {
+        let Val::Str(s) = value else { return false };
+        let hay = s.as_bytes();
+        match self {
+            Matcher::Contains(needles) => needles
+                .iter()
+                .any(|n| may_contain(mask, &n.mask) && n.find(hay)),
+            Matcher::IContains(needles) => needles
+                .iter()
+                .any(|n| may_contain(mask, &n.mask) && icontains(hay, &n.bytes)),
+            _ => self.matches(value),
+        }
+    }
+
     /// The values of an equality, substring or prefix matcher, tagged by its kind (0 `=`,
     /// 1 `contains`, 2 `icontains`, 3 `startswith`), for merging alternatives.
     pub(crate) fn alternatives(&self) -> Option<(u8, Vec<Vec<u8>>)> {
@@ -112,8 +129,8 @@ impl Matcher {
                     .map(|v| v.as_bytes().to_vec())
                     .collect(),
             ),
-            Matcher::Contains(finder) => (1, vec![finder.needle().to_vec()]),
-            Matcher::IContains(needle) => (2, vec![needle.to_vec()]),
+            Matcher::Contains(needles) => (1, needles.iter().map(|n| n.bytes.to_vec()).collect()),
+            Matcher::IContains(needles) => (2, needles.iter().map(|n| n.bytes.to_vec()).collect()),
             Matcher::StartsWith(prefix) => (3, vec![prefix.to_vec()]),
             Matcher::StartsWithAny(prefixes) => (3, prefixes.iter().map(|p| p.to_vec()).collect()),
             _ => return None,
@@ -129,17 +146,11 @@ impl Matcher {
                     .map(|v| String::from_utf8(v).ok())
                     .collect::<Option<Vec<_>>>()?,
             ))),
-            1 => Some(Matcher::ContainsAny(
-                values
-                    .iter()
-                    .map(|v| memmem::Finder::new(v).into_owned())
-                    .collect(),
+            1 => Some(Matcher::Contains(
+                values.iter().map(|v| Needle::new(v, false)).collect(),
             )),
-            2 => Some(Matcher::IContainsAny(
-                values
-                    .into_iter()
-                    .map(|v| v.to_ascii_lowercase().into_boxed_slice())
-                    .collect(),
+            2 => Some(Matcher::IContains(
+                values.iter().map(|v| Needle::new(v, true)).collect(),
             )),
             3 => Some(Matcher::StartsWithAny(
                 values.into_iter().map(Vec::into_boxed_slice).collect(),
@@ -243,13 +254,9 @@ fn compile_str<'v>(
         Op::In | Op::Intersects => {
             Matcher::StrIn(StrSet::new(values.iter().map(|v| v.text.clone()).collect()))
         }
-        Op::Contains => Matcher::Contains(Box::new(
-            memmem::Finder::new(single()?.as_bytes()).into_owned(),
-        )),
-        Op::BContains => Matcher::Contains(Box::new(
-            memmem::Finder::new(&decode_hex(single()?)?).into_owned(),
-        )),
-        Op::IContains => Matcher::IContains(single()?.to_ascii_lowercase().into_bytes().into()),
+        Op::Contains => Matcher::Contains(Box::new([Needle::new(single()?.as_bytes(), false)])),
+        Op::BContains => Matcher::Contains(Box::new([Needle::new(&decode_hex(single()?)?, false)])),
+        Op::IContains => Matcher::IContains(Box::new([Needle::new(single()?.as_bytes(), true)])),
         Op::StartsWith => Matcher::StartsWith(single()?.as_bytes().into()),
         Op::BStartsWith => Matcher::StartsWith(decode_hex(single()?)?.into()),
         Op::EndsWith => Matcher::EndsWith(single()?.as_bytes().into()),
@@ -306,6 +313,55 @@ fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
                 .ok_or_else(|| format!("`{text}` is not hex"))
         })
         .collect()
+}
+
+/// A substring to search for, with its byte mask.
+#[derive(Debug)]
+pub(crate) struct Needle {
+    /// The bytes (lower-case for case-insensitive search).
+    pub bytes: Box<[u8]>,
+    finder: memmem::Finder<'static>,
+    pub mask: ByteMask,
+}
+
+impl Needle {
+    fn new(bytes: &[u8], lower: bool) -> Needle {
+        let bytes: Box<[u8]> = if lower {
+            bytes.to_ascii_lowercase().into()
+        } else {
+            bytes.into()
+        };
+        Needle {
+            finder: memmem::Finder::new(&bytes).into_owned(),
+            mask: byte_mask(&bytes),
+            bytes,
+        }
+    }
+
+    #[inline]
+    fn find(&self, haystack: &[u8]) -> bool {
+        self.finder.find(haystack).is_some()
+    }
+}
+
+/// The set of bytes in `bytes`, ASCII letters folded to lower case: a needle whose (folded)
+/// bytes are not all in a haystack's mask cannot occur in it.
+pub(crate) type ByteMask = [u64; 4];
+
+pub(crate) fn byte_mask(bytes: &[u8]) -> ByteMask {
+    let mut mask = [0u64; 4];
+    for &b in bytes {
+        let b = b.to_ascii_lowercase();
+        if let Some(word) = mask.get_mut(usize::from(b >> 6)) {
+            *word |= 1 << (b & 63);
+        }
+    }
+    mask
+}
+
+#[inline]
+fn may_contain(haystack: &ByteMask, needle: &ByteMask) -> bool {
+    haystack.iter().zip(needle).all(|(h, n)| n & !h == 0)
 }
 
 /// ASCII case-insensitive substring search; `needle` is lower-case.
