@@ -43,7 +43,8 @@ echo "corpus: $files manifests (one pod each), $((bytes / 1024 / 1024)) MiB, in 
 measure() {
   local name=$1; shift
   /usr/bin/time -f '%e %U %S %M' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || true
-  read -r secs user sys rss <"$work/$name.time"
+  # (the last line: /usr/bin/time puts "Command exited with non-zero status" first)
+  read -r secs user sys rss < <(tail -n 1 "$work/$name.time")
   echo "$secs $(python3 -c "print(round($user + $sys, 2))") $rss"
 }
 
@@ -65,9 +66,13 @@ if [ "$checkov_files" -gt 0 ]; then
   fi
   subset=$work/subset
   mkdir -p "$subset"
-  find "$corpus" -name '*.yaml' | sort | head -n "$checkov_files" | nl -nrz -w7 | while read -r n f; do
-    cp "$f" "$subset/$n.yaml"
-  done
+  # (a list file, not a pipe into head: with pipefail, head's early exit would stop the script)
+  find "$corpus" -name '*.yaml' | sort >"$work/all-files"
+  i=0
+  while read -r f && [ "$i" -lt "$checkov_files" ]; do
+    i=$((i + 1))
+    cp "$f" "$subset/$(printf '%07d' "$i").yaml"
+  done <"$work/all-files"
   n=$(find "$subset" -name '*.yaml' | wc -l)
   # --skip-download: no network look-ups (this machine has none to offer anyway).
   read -r ck_secs ck_cpu ck_rss < <(measure checkov "$checkov" -d "$subset" --framework kubernetes --quiet --compact --skip-download -o json)

@@ -161,7 +161,7 @@ fn recheck(file: &str, index: usize, value: &Value, options: &Options) -> Vec<Fi
 fn parse_text(text: &str, format: Format) -> Option<Value> {
     match format {
         Format::Json => serde_json::from_str(text).ok(),
-        Format::Yaml => serde_saphyr::from_str_with_options(text, manifest::yaml_options()).ok(),
+        Format::Yaml => crate::yaml_value::parse(text).ok().flatten(),
     }
 }
 

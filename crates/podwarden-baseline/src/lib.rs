@@ -25,6 +25,7 @@ mod pod;
 mod pss;
 pub mod sarif;
 mod yaml_edit;
+mod yaml_value;
 
 pub use catalogue::{CATALOGUE, Check, CheckLevel, check};
 pub use engine::{Report, check_document, check_pod_spec, check_source};

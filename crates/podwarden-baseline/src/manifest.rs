@@ -79,20 +79,11 @@ pub fn parse_document(file: &str, doc: &Document<'_>) -> Result<Option<Value>, D
             if !has_content(doc.text) {
                 return Ok(None);
             }
-            match serde_saphyr::from_str_with_options::<Value>(doc.text, yaml_options()) {
-                Ok(Value::Null) => Ok(None),
-                Ok(value) => Ok(Some(value)),
+            match crate::yaml_value::parse(doc.text) {
+                Ok(value) => Ok(value.filter(|v| !v.is_null())),
                 Err(e) => {
-                    let line = e
-                        .location()
-                        .map(|l| doc.start_line + (l.line() as usize).saturating_sub(1))
-                        .unwrap_or(doc.line);
-                    let mut message = one_line(&e.to_string());
-                    // The parser's own position is relative to the document; `line` above is
-                    // the one in the file.
-                    if let Some(at) = message.find(" at line ") {
-                        message.truncate(at);
-                    }
+                    let line = doc.start_line + e.line.saturating_sub(1);
+                    let mut message = e.message;
                     if doc.text.contains("{{") {
                         message.push_str(" (the document looks like an unrendered template: render it first, e.g. `helm template ... | podwarden scan k8s -`)");
                     }
