@@ -37,7 +37,12 @@ pub struct Check {
 
 /// Looks a check up by id.
 pub fn check(id: &str) -> Option<&'static Check> {
-    CATALOGUE.iter().find(|c| c.id == id)
+    static BY_ID: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static Check>> =
+        std::sync::OnceLock::new();
+    BY_ID
+        .get_or_init(|| CATALOGUE.iter().map(|c| (c.id, c)).collect())
+        .get(id)
+        .copied()
 }
 
 macro_rules! pss {

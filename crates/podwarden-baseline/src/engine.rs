@@ -135,7 +135,6 @@ fn check_object(
         return false;
     };
     let ctx = Ctx {
-        doc,
         version: options.pss_version.minor(),
         relax_user_namespace_pods: options.relax_user_namespace_pods,
     };
@@ -146,7 +145,6 @@ fn check_object(
         let kind = get_str(object, "kind").unwrap_or("");
         violations.extend(hardening::evaluate(
             &pod,
-            &ctx,
             &ObjectInfo {
                 kind,
                 namespace,

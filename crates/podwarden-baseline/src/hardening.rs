@@ -6,7 +6,7 @@ use crate::finding::{Fix, FixSafety, PatchOp};
 use crate::manifest::{get, get_str};
 use crate::patch;
 use crate::pod::{Container, Pod, join_quote, quote};
-use crate::pss::{Ctx, Violation};
+use crate::pss::Violation;
 use serde_json::{Value, json};
 
 /// What the hardening checks need to know about the object around the pod.
@@ -17,17 +17,17 @@ pub(crate) struct ObjectInfo<'a> {
     pub prefix: &'a str,
 }
 
-pub(crate) fn evaluate(pod: &Pod<'_>, ctx: &Ctx<'_>, object: &ObjectInfo<'_>) -> Vec<Violation> {
+pub(crate) fn evaluate(pod: &Pod<'_>, object: &ObjectInfo<'_>) -> Vec<Violation> {
     let mut out = Vec::new();
-    root_container(pod, ctx, &mut out);
-    capabilities(pod, ctx, &mut out);
+    root_container(pod, &mut out);
+    capabilities(pod, &mut out);
     dangerous_capabilities(pod, &mut out);
-    readonly_rootfs(pod, ctx, &mut out);
+    readonly_rootfs(pod, &mut out);
     resources(pod, &mut out);
     images(pod, &mut out);
-    token_automount(pod, ctx, &mut out);
+    token_automount(pod, &mut out);
     secrets_in_env(pod, &mut out);
-    host_paths(pod, ctx, &mut out);
+    host_paths(pod, &mut out);
     default_namespace(pod, object, &mut out);
     probes(pod, object, &mut out);
     out
@@ -78,7 +78,7 @@ fn name(c: &Container<'_>) -> String {
     format!("container {}", quote(c.name))
 }
 
-fn root_container(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn root_container(pod: &Pod<'_>, out: &mut Vec<Violation>) {
     if pod.is_windows() {
         return;
     }
@@ -122,7 +122,7 @@ fn root_container(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                     "set securityContext.runAsNonRoot to true",
                     "if the image's USER is root (or unset), the container will no longer start",
                     patch::set(
-                        ctx.doc,
+                        c.value,
                         &c.path,
                         &["securityContext", "runAsNonRoot"],
                         json!(true),
@@ -133,7 +133,7 @@ fn root_container(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn capabilities(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn capabilities(pod: &Pod<'_>, out: &mut Vec<Violation>) {
     if pod.is_windows() {
         return;
     }
@@ -155,9 +155,7 @@ fn capabilities(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
             v,
             "add ALL to securityContext.capabilities.drop",
             "processes that need CHOWN, SETUID, SETGID, DAC_OVERRIDE or other default capabilities will fail",
-            patch::append(
-                ctx.doc,
-                &c.path,
+            patch::append(c.value, &c.path,
                 &["securityContext", "capabilities", "drop"],
                 json!("ALL"),
             ),
@@ -226,7 +224,7 @@ fn dangerous_capabilities(pod: &Pod<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn readonly_rootfs(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn readonly_rootfs(pod: &Pod<'_>, out: &mut Vec<Violation>) {
     if pod.is_windows() {
         return;
     }
@@ -248,9 +246,7 @@ fn readonly_rootfs(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
             v,
             "set securityContext.readOnlyRootFilesystem to true",
             "processes that write outside mounted volumes (e.g. /tmp, caches, pid files) will fail; mount an emptyDir where they write",
-            patch::set(
-                ctx.doc,
-                &c.path,
+            patch::set(c.value, &c.path,
                 &["securityContext", "readOnlyRootFilesystem"],
                 json!(true),
             ),
@@ -388,7 +384,7 @@ fn images(pod: &Pod<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn token_automount(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn token_automount(pod: &Pod<'_>, out: &mut Vec<Violation>) {
     if pod.spec_bool("automountServiceAccountToken") == Some(false) {
         return;
     }
@@ -404,7 +400,7 @@ fn token_automount(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
         "set spec.automountServiceAccountToken to false",
         "a workload that calls the Kubernetes API loses its credentials",
         patch::set(
-            ctx.doc,
+            pod.spec,
             &pod.location.spec,
             &["automountServiceAccountToken"],
             json!(false),
@@ -543,7 +539,7 @@ fn normalize_host_path(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-fn host_paths(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn host_paths(pod: &Pod<'_>, out: &mut Vec<Violation>) {
     for (i, volume) in pod.volumes() {
         let Some(host_path) = get(volume, "hostPath") else {
             continue;
@@ -551,8 +547,8 @@ fn host_paths(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
         let volume_name = get_str(volume, "name").unwrap_or("");
         let raw_path = get_str(host_path, "path").unwrap_or("");
         let path = normalize_host_path(raw_path);
-        // (container, mount index, read-only)
-        let mounts: Vec<(&Container<'_>, usize, bool)> = pod
+        // (container, mount index, mount, read-only)
+        let mounts: Vec<(&Container<'_>, usize, &Value, bool)> = pod
             .containers
             .iter()
             .flat_map(|c| {
@@ -566,6 +562,7 @@ fn host_paths(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                         (
                             c,
                             j,
+                            m,
                             get(m, "readOnly").and_then(Value::as_bool) == Some(true),
                         )
                     })
@@ -593,7 +590,7 @@ fn host_paths(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                     REASON,
                 ));
             }
-            for (c, _, _) in &mounts {
+            for (c, _, _, _) in &mounts {
                 out.push(no_fix(
                     at(
                         "hardening.runtime-socket",
@@ -606,7 +603,7 @@ fn host_paths(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                 ));
             }
         }
-        for (c, j, read_only) in mounts {
+        for (c, j, mount_value, read_only) in mounts {
             if read_only {
                 continue;
             }
@@ -627,7 +624,7 @@ fn host_paths(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                 v,
                 "mount the hostPath volume with readOnly: true",
                 "the workload may need to write to the host path",
-                patch::set(ctx.doc, &mount, &["readOnly"], json!(true)),
+                patch::set(mount_value, &mount, &["readOnly"], json!(true)),
             ));
         }
     }

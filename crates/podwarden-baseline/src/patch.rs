@@ -135,10 +135,10 @@ fn apply_one(doc: &mut Value, op: &PatchOp) -> Result<(), PatchError> {
 }
 
 /// The minimal operations that make `base/keys...` equal `value`, creating missing (or null)
-/// parents as objects. `None` when a parent exists but is not an object, or when nothing
-/// needs to change.
-pub fn set(doc: &Value, base: &str, keys: &[&str], value: Value) -> Option<Vec<PatchOp>> {
-    let mut current = doc.pointer(base).filter(|v| v.is_object())?;
+/// parents as objects; `at` is the value found at pointer `base`. `None` when a parent exists
+/// but is not an object, or when nothing needs to change.
+pub fn set(at: &Value, base: &str, keys: &[&str], value: Value) -> Option<Vec<PatchOp>> {
+    let mut current = Some(at).filter(|v| v.is_object())?;
     let mut path = base.to_string();
     for (i, key) in keys.iter().enumerate() {
         let here = format!("{path}/{}", escape_pointer(key));
@@ -169,17 +169,23 @@ pub fn set(doc: &Value, base: &str, keys: &[&str], value: Value) -> Option<Vec<P
     None
 }
 
-/// Operations that append `item` to the list at `base/keys...`, creating it when missing.
-pub fn append(doc: &Value, base: &str, keys: &[&str], item: Value) -> Option<Vec<PatchOp>> {
-    let pointer = keys.iter().fold(base.to_string(), |p, k| {
-        format!("{p}/{}", escape_pointer(k))
-    });
-    match doc.pointer(&pointer) {
-        Some(Value::Array(_)) => Some(vec![PatchOp::Add {
-            path: format!("{pointer}/-"),
-            value: item,
-        }]),
-        Some(Value::Null) | None => set(doc, base, keys, Value::Array(vec![item])),
+/// Operations that append `item` to the list at `base/keys...` (`at` is the value at `base`),
+/// creating the list when missing.
+pub fn append(at: &Value, base: &str, keys: &[&str], item: Value) -> Option<Vec<PatchOp>> {
+    let existing = keys
+        .iter()
+        .try_fold(at, |v, k| v.get(*k).filter(|x| !x.is_null()));
+    match existing {
+        Some(Value::Array(_)) => {
+            let pointer = keys.iter().fold(base.to_string(), |p, k| {
+                format!("{p}/{}", escape_pointer(k))
+            });
+            Some(vec![PatchOp::Add {
+                path: format!("{pointer}/-"),
+                value: item,
+            }])
+        }
+        None => set(at, base, keys, Value::Array(vec![item])),
         Some(_) => None,
     }
 }
@@ -245,7 +251,7 @@ mod tests {
             ),
         ];
         for (keys, expected) in cases {
-            let got = set(&doc, "/spec", keys, json!(true));
+            let got = set(&doc["spec"], "/spec", keys, json!(true));
             assert_eq!(got, expected, "keys {keys:?}");
             if let Some(ops) = got {
                 let patched = apply(&doc, &ops).expect("applies");

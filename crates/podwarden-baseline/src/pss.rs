@@ -10,9 +10,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// What a check evaluation needs besides the pod.
-pub(crate) struct Ctx<'a> {
-    /// The whole document, for building patches.
-    pub doc: &'a Value,
+pub(crate) struct Ctx {
     /// Pod Security Standards minor version.
     pub version: u32,
     pub relax_user_namespace_pods: bool,
@@ -29,7 +27,7 @@ pub(crate) struct Violation {
     pub no_fix_reason: Option<String>,
 }
 
-type CheckFn = fn(&Pod<'_>, &Ctx<'_>, &mut Vec<Violation>);
+type CheckFn = fn(&Pod<'_>, &Ctx, &mut Vec<Violation>);
 
 struct PssCheck {
     id: &'static str,
@@ -177,7 +175,7 @@ pub fn active_checks(restricted: bool, version: u32) -> Vec<&'static str> {
 /// Restricted level. To keep every denying check visible, the overridden check still runs,
 /// but its violations are kept only when the overriding check also denies the pod: the
 /// verdict is upstream's, and a pod denied by both names both.
-pub(crate) fn evaluate(pod: &Pod<'_>, ctx: &Ctx<'_>, restricted: bool) -> Vec<Violation> {
+pub(crate) fn evaluate(pod: &Pod<'_>, ctx: &Ctx, restricted: bool) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut overridden_and_admitted: Vec<&'static str> = Vec::new();
     for check in CHECKS {
@@ -293,7 +291,7 @@ const WINDOWS_NO_FIX: &str =
 
 // ---- Baseline ----
 
-fn windows_host_process(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn windows_host_process(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     const REASON: &str =
         "a HostProcess pod is built to run on the host; make it a regular pod by hand";
     let host_process = |wo: Option<&Value>| {
@@ -333,7 +331,7 @@ fn windows_host_process(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn host_namespaces(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn host_namespaces(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     for field in ["hostNetwork", "hostPID", "hostIPC"] {
         if pod.spec_bool(field) == Some(true) {
             let path = pod.spec_path(field);
@@ -355,7 +353,7 @@ fn host_namespaces(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn privileged(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn privileged(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     for c in &pod.containers {
         if c.sc_bool("privileged") == Some(true) {
             let path = c.sub("securityContext/privileged");
@@ -396,7 +394,7 @@ const BASELINE_CAPABILITIES: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-fn capabilities_baseline(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn capabilities_baseline(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     for c in &pod.containers {
         let bad: Vec<(usize, &str)> = c
             .capabilities("add")
@@ -430,7 +428,7 @@ fn capabilities_baseline(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn host_path_volumes(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn host_path_volumes(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     for (i, volume) in pod.volumes() {
         if get(volume, "hostPath").is_some() {
             let name = get_str(volume, "name").unwrap_or("");
@@ -448,7 +446,7 @@ fn host_path_volumes(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn host_ports(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn host_ports(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     for c in &pod.containers {
         let Some(ports) = get(c.value, "ports").and_then(Value::as_array) else {
             continue;
@@ -502,14 +500,17 @@ fn host_ports(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
 
 const APPARMOR_ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
-fn app_armor_profile(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn app_armor_profile(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     const RISK: &str = "the workload may depend on a custom or disabled AppArmor profile";
     let bad_type = |sc_profile: Option<&Value>| -> Option<String> {
         let profile = sc_profile?;
         let t = get_str(profile, "type").unwrap_or("");
         (!matches!(t, "RuntimeDefault" | "Localhost")).then(|| t.to_string())
     };
-    if let Some(t) = bad_type(pod.sc("appArmorProfile")) {
+    if let (Some(profile), Some(t)) = (
+        pod.sc("appArmorProfile"),
+        bad_type(pod.sc("appArmorProfile")),
+    ) {
         let base = pod.spec_path("securityContext/appArmorProfile");
         out.push(
             violation(
@@ -525,12 +526,14 @@ fn app_armor_profile(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
             .risky_fix(
                 "set securityContext.appArmorProfile.type to RuntimeDefault",
                 RISK,
-                patch::set(ctx.doc, &base, &["type"], json!("RuntimeDefault")),
+                patch::set(profile, &base, &["type"], json!("RuntimeDefault")),
             ),
         );
     }
     for c in &pod.containers {
-        if let Some(t) = bad_type(c.sc("appArmorProfile")) {
+        if let (Some(profile), Some(t)) =
+            (c.sc("appArmorProfile"), bad_type(c.sc("appArmorProfile")))
+        {
             let base = c.sub("securityContext/appArmorProfile");
             out.push(
                 violation(
@@ -547,7 +550,7 @@ fn app_armor_profile(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                 .risky_fix(
                     "set securityContext.appArmorProfile.type to RuntimeDefault",
                     RISK,
-                    patch::set(ctx.doc, &base, &["type"], json!("RuntimeDefault")),
+                    patch::set(profile, &base, &["type"], json!("RuntimeDefault")),
                 ),
             );
         }
@@ -584,7 +587,7 @@ fn app_armor_profile(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn se_linux_options(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn se_linux_options(pod: &Pod<'_>, ctx: &Ctx, out: &mut Vec<Violation>) {
     let allowed_types: &[&str] = if ctx.version >= 31 {
         &[
             "",
@@ -712,18 +715,18 @@ fn proc_mount(
     }
 }
 
-fn proc_mount_baseline(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn proc_mount_baseline(pod: &Pod<'_>, ctx: &Ctx, out: &mut Vec<Violation>) {
     proc_mount(pod, "pss.procMount", ctx.version >= 35, out);
 }
 
-fn proc_mount_restricted(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn proc_mount_restricted(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     proc_mount(pod, "pss.procMount_restricted", false, out);
 }
 
 const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
 const SECCOMP_CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
 
-fn seccomp_baseline_annotations(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn seccomp_baseline_annotations(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     let valid =
         |v: &str| v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/");
     let mut check = |key: String, container: Option<&Container<'_>>| {
@@ -770,7 +773,7 @@ fn valid_seccomp_type(t: &str) -> bool {
 }
 
 /// Violations for explicitly set bad seccomp profile types (shared by baseline and restricted).
-fn seccomp_explicit(pod: &Pod<'_>, ctx: &Ctx<'_>, id: &'static str, out: &mut Vec<Violation>) {
+fn seccomp_explicit(pod: &Pod<'_>, id: &'static str, out: &mut Vec<Violation>) {
     const RISK: &str =
         "the workload may need system calls that the runtime's default profile blocks";
     if let Some(profile) = pod.sc("seccompProfile") {
@@ -791,7 +794,7 @@ fn seccomp_explicit(pod: &Pod<'_>, ctx: &Ctx<'_>, id: &'static str, out: &mut Ve
                 .risky_fix(
                     "set securityContext.seccompProfile.type to RuntimeDefault",
                     RISK,
-                    patch::set(ctx.doc, &base, &["type"], json!("RuntimeDefault")),
+                    patch::set(profile, &base, &["type"], json!("RuntimeDefault")),
                 ),
             );
         }
@@ -816,7 +819,7 @@ fn seccomp_explicit(pod: &Pod<'_>, ctx: &Ctx<'_>, id: &'static str, out: &mut Ve
                     .risky_fix(
                         "set securityContext.seccompProfile.type to RuntimeDefault",
                         RISK,
-                        patch::set(ctx.doc, &base, &["type"], json!("RuntimeDefault")),
+                        patch::set(profile, &base, &["type"], json!("RuntimeDefault")),
                     ),
                 );
             }
@@ -824,8 +827,8 @@ fn seccomp_explicit(pod: &Pod<'_>, ctx: &Ctx<'_>, id: &'static str, out: &mut Ve
     }
 }
 
-fn seccomp_baseline_fields(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
-    seccomp_explicit(pod, ctx, "pss.seccompProfile_baseline", out);
+fn seccomp_baseline_fields(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
+    seccomp_explicit(pod, "pss.seccompProfile_baseline", out);
 }
 
 /// Safe sysctls of the Baseline profile, with the version that allowed each.
@@ -846,7 +849,7 @@ const SAFE_SYSCTLS: &[(u32, &str)] = &[
     (37, "net.ipv4.tcp_notsent_lowat"),
 ];
 
-fn sysctls(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn sysctls(pod: &Pod<'_>, ctx: &Ctx, out: &mut Vec<Violation>) {
     let Some(items) = pod.sc("sysctls").and_then(Value::as_array) else {
         return;
     };
@@ -885,7 +888,7 @@ fn sysctls(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     );
 }
 
-fn host_probes_and_host_lifecycle(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn host_probes_and_host_lifecycle(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     for c in &pod.containers {
         let mut hosts: Vec<(String, String)> = Vec::new(); // (dotted field, host)
         let mut handler = |prefix: String, handler: Option<&Value>| {
@@ -978,7 +981,7 @@ const OTHER_VOLUME_TYPES: &[&str] = &[
     "image",
 ];
 
-fn restricted_volumes(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn restricted_volumes(pod: &Pod<'_>, _: &Ctx, out: &mut Vec<Violation>) {
     for (i, volume) in pod.volumes() {
         let Some(map) = volume.as_object() else {
             continue;
@@ -1017,7 +1020,7 @@ fn restricted_volumes(pod: &Pod<'_>, _: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn allow_privilege_escalation(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn allow_privilege_escalation(pod: &Pod<'_>, ctx: &Ctx, out: &mut Vec<Violation>) {
     if ctx.version >= 25 && pod.is_windows() {
         return;
     }
@@ -1043,7 +1046,7 @@ fn allow_privilege_escalation(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violat
             v.safe_fix(
                 "set securityContext.allowPrivilegeEscalation to false",
                 patch::set(
-                    ctx.doc,
+                    c.value,
                     &c.path,
                     &["securityContext", "allowPrivilegeEscalation"],
                     json!(false),
@@ -1054,7 +1057,7 @@ fn allow_privilege_escalation(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violat
     }
 }
 
-fn user_namespace_relaxed(pod: &Pod<'_>, ctx: &Ctx<'_>) -> bool {
+fn user_namespace_relaxed(pod: &Pod<'_>, ctx: &Ctx) -> bool {
     ctx.relax_user_namespace_pods && pod.in_user_namespace()
 }
 
@@ -1063,7 +1066,7 @@ fn runs_as_uid_zero(pod: &Pod<'_>, c: &Container<'_>) -> bool {
     pod.effective(c, "runAsUser").is_some_and(is_zero)
 }
 
-fn run_as_non_root(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn run_as_non_root(pod: &Pod<'_>, ctx: &Ctx, out: &mut Vec<Violation>) {
     if user_namespace_relaxed(pod, ctx) {
         return;
     }
@@ -1137,7 +1140,7 @@ fn run_as_non_root(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                         "set the pod's securityContext.runAsNonRoot to true",
                         RISK,
                         patch::set(
-                            ctx.doc,
+                            pod.spec,
                             &pod.location.spec,
                             &["securityContext", "runAsNonRoot"],
                             json!(true),
@@ -1148,7 +1151,7 @@ fn run_as_non_root(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
                         "set securityContext.runAsNonRoot to true",
                         RISK,
                         patch::set(
-                            ctx.doc,
+                            c.value,
                             &c.path,
                             &["securityContext", "runAsNonRoot"],
                             json!(true),
@@ -1162,7 +1165,7 @@ fn run_as_non_root(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn run_as_user(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn run_as_user(pod: &Pod<'_>, ctx: &Ctx, out: &mut Vec<Violation>) {
     if user_namespace_relaxed(pod, ctx) {
         return;
     }
@@ -1198,11 +1201,11 @@ fn run_as_user(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn seccomp_restricted(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn seccomp_restricted(pod: &Pod<'_>, ctx: &Ctx, out: &mut Vec<Violation>) {
     if ctx.version >= 25 && pod.is_windows() {
         return;
     }
-    seccomp_explicit(pod, ctx, "pss.seccompProfile_restricted", out);
+    seccomp_explicit(pod, "pss.seccompProfile_restricted", out);
     let pod_profile = pod.sc("seccompProfile");
     let pod_valid =
         pod_profile.is_some_and(|p| valid_seccomp_type(get_str(p, "type").unwrap_or("")));
@@ -1229,7 +1232,7 @@ fn seccomp_restricted(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
             v.safe_fix(
                 "set the pod's securityContext.seccompProfile.type to RuntimeDefault",
                 patch::set(
-                    ctx.doc,
+                    pod.spec,
                     &pod.location.spec,
                     &["securityContext", "seccompProfile", "type"],
                     json!("RuntimeDefault"),
@@ -1241,7 +1244,7 @@ fn seccomp_restricted(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
     }
 }
 
-fn capabilities_restricted(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation>) {
+fn capabilities_restricted(pod: &Pod<'_>, ctx: &Ctx, out: &mut Vec<Violation>) {
     if ctx.version >= 25 && pod.is_windows() {
         return;
     }
@@ -1280,7 +1283,7 @@ fn capabilities_restricted(pod: &Pod<'_>, ctx: &Ctx<'_>, out: &mut Vec<Violation
             Some(Vec::new())
         } else {
             patch::append(
-                ctx.doc,
+                c.value,
                 &c.path,
                 &["securityContext", "capabilities", "drop"],
                 json!("ALL"),

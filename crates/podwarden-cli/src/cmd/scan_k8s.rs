@@ -248,6 +248,7 @@ fn render(
         .iter()
         .filter(|f| severities.is_empty() || severities.contains(&f.severity))
         .collect();
+    out.rendered.reserve(findings.len() * 640);
     for f in &findings {
         if f.is_exempted() {
             out.exempted += 1;
