@@ -34,6 +34,9 @@ pub(crate) struct Check {
     /// The field as written, for messages.
     pub text: String,
     pub loc: Location,
+    /// Identifies what the check computes: two checks with the same key give the same answer
+    /// on every event (field, operator and values), so an event evaluates it once.
+    pub key: Box<str>,
 }
 
 #[derive(Debug)]
@@ -45,7 +48,7 @@ pub(crate) struct UnsupportedField {
 
 impl Check {
     #[inline]
-    fn eval(&self, ctx: &mut Ctx<'_, '_>) -> bool {
+    pub(crate) fn eval(&self, ctx: &mut Ctx<'_, '_>) -> bool {
         match &self.field {
             Field::Anc { part, level: None } => {
                 let depth = ctx.depth();
@@ -113,18 +116,6 @@ impl Check {
 }
 
 impl Node {
-    #[inline]
-    pub(crate) fn eval(&self, ctx: &mut Ctx<'_, '_>) -> bool {
-        match self {
-            Node::Const(b) => *b,
-            Node::And(terms) => terms.iter().all(|t| t.eval(ctx)),
-            Node::Or(terms) => terms.iter().any(|t| t.eval(ctx)),
-            Node::Not(inner) => !inner.eval(ctx),
-            Node::Check(check) => check.eval(ctx),
-            Node::Unsupported(_) => false,
-        }
-    }
-
     /// Whether the tree holds a costly check (a regex, an any-ancestor loop).
     fn is_expensive(&self) -> bool {
         match self {
@@ -269,12 +260,14 @@ fn merge_alternatives(terms: Vec<Node>) -> Vec<Node> {
         }
     }
     for ((field, kind), checks, values) in groups {
+        let values_for_key = values.clone();
         let merged = match checks.as_slice() {
             [_, _, ..] => Matcher::any_of(kind, values),
             _ => None,
         };
         match (merged, checks.first()) {
             (Some(matcher), Some(first)) => out.push(Node::Check(Arc::new(Check {
+                key: merged_key(&field, kind, values_for_key),
                 field,
                 matcher,
                 text: first.text.clone(),
@@ -286,8 +279,31 @@ fn merge_alternatives(terms: Vec<Node>) -> Vec<Node> {
     out
 }
 
+/// The key of a check as written: field, operator, values (a set for list operators).
+fn check_key(field: &Field, op: &str, values: &[Literal]) -> Box<str> {
+    let mut texts: Vec<&str> = values.iter().map(|v| v.text.as_str()).collect();
+    if matches!(op, "in" | "intersects" | "pmatch") {
+        texts.sort_unstable();
+        texts.dedup();
+    }
+    let mut key = format!("{field:?}\u{0}{op}");
+    for text in texts {
+        key.push_str(&format!("\u{0}{}:{text}", text.len()));
+    }
+    key.into_boxed_str()
+}
+
+/// The key of a check merged from alternatives of one kind (see [`Matcher::alternatives`]).
+fn merged_key(field: &Field, kind: u8, mut values: Vec<Vec<u8>>) -> Box<str> {
+    values.sort_unstable();
+    values.dedup();
+    format!("{field:?}\u{0}any{kind}\u{0}{values:?}").into_boxed_str()
+}
+
 /// The compiled condition of one rule.
 pub(crate) struct CompiledCondition {
+    /// The condition with its exceptions as bound, before folding (the reference evaluation).
+    pub bound: Node,
     pub per_kind: Vec<(Kind, Node)>,
     /// Event types left out because a field is not observable for them.
     pub warnings: Vec<Diagnostic>,
@@ -556,6 +572,7 @@ impl<'c> Compiler<'c> {
             return Err(binding.diagnostics);
         }
         Ok(CompiledCondition {
+            bound,
             per_kind,
             warnings: binding.diagnostics,
         })
@@ -678,6 +695,7 @@ impl<'c> Compiler<'c> {
         }
         match Matcher::compile(field.value_type(), check.op, &values) {
             Ok(matcher) => Node::Check(Arc::new(Check {
+                key: check_key(&field, check.op.as_str(), &values),
                 field,
                 matcher,
                 text,

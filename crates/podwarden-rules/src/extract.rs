@@ -4,6 +4,7 @@
 
 use crate::fields::{AncPart, Arg, CapSet, Field, Kind, Side};
 use crate::matchers::{ByteMask, Val, byte_mask};
+use crate::program::Memo;
 use podwarden_api::event::{
     Ancestor, COMM_MAX_LEN, Connection, Direction, Event, EventBody, FdInfo, FileInfo, L4Protocol,
     Process, TcpState,
@@ -27,9 +28,10 @@ enum Slot {
     Stderr,
     EvtArgs,
     Time,
+    TimeIso,
 }
 
-const SLOTS: usize = 13;
+const SLOTS: usize = 14;
 
 /// Reusable buffers for evaluating events; keep one per thread (or let
 /// [`crate::RuleSet::evaluate`] use its thread-local one).
@@ -42,6 +44,8 @@ pub struct Scratch {
     masks_valid: u32,
     temp: String,
     pub(crate) output: String,
+    /// Answers of the predicates already evaluated for the current event.
+    memo: Memo,
 }
 
 /// One event being evaluated.
@@ -225,6 +229,12 @@ impl<'e, 's> Ctx<'e, 's> {
         }
     }
 
+    /// The predicate answers of this event.
+    #[inline]
+    pub(crate) fn memo(&mut self) -> &mut Memo {
+        &mut self.scratch.memo
+    }
+
     /// For the argument and command-line fields: the value and its byte mask (computed once
     /// per event), so substring checks can skip needles that cannot occur.
     pub(crate) fn masked_value(&mut self, field: &Field) -> Option<(Val<'_>, ByteMask)> {
@@ -379,7 +389,8 @@ impl<'e, 's> Ctx<'e, 's> {
             Field::EvtTime | Field::EvtTimeIso => {
                 let iso = matches!(field, Field::EvtTimeIso);
                 let ts = event.ts;
-                Val::Str(self.slot(Slot::Time, |out| {
+                let slot = if iso { Slot::TimeIso } else { Slot::Time };
+                Val::Str(self.slot(slot, |out| {
                     let secs = i64::try_from(ts / 1_000_000_000).unwrap_or(i64::MAX);
                     let nanos = ts % 1_000_000_000;
                     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));

@@ -16,6 +16,8 @@ mod fields;
 mod loader;
 mod matchers;
 mod output;
+mod program;
+mod reference;
 mod ruleset;
 mod yaml;
 

@@ -8,6 +8,7 @@ use crate::fields::{KINDS, Kind};
 use crate::loader::Collected;
 use crate::matchers::FastBuild;
 use crate::output::OutputTemplate;
+use crate::program::{Program, ProgramBuilder};
 use podwarden_api::event::Event;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -244,8 +245,18 @@ pub struct Summary {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    /// Per event kind: the rules that can match it and their folded trees.
+    /// Per event kind: the rules that can match it, compiled.
     index: Vec<KindIndex>,
+    /// The running rules' conditions as bound, for [`RuleSet::evaluate_reference`].
+    reference: Vec<ReferenceRule>,
+}
+
+/// A running rule for the reference evaluation.
+#[derive(Debug)]
+struct ReferenceRule {
+    position: usize,
+    kinds: Vec<Kind>,
+    condition: Node,
 }
 
 thread_local! {
@@ -266,6 +277,7 @@ impl RuleSet {
         let mut compiler = Compiler::new(&collected);
         let mut rules = Vec::with_capacity(collected.rules.len());
         let mut index: Vec<Vec<(usize, Node)>> = KINDS.iter().map(|_| Vec::new()).collect();
+        let mut reference = Vec::new();
         for def in &collected.rules {
             let alert_type = match def.alert_type.as_deref() {
                 Some(text) => AlertType::parse(text).unwrap_or_else(|| {
@@ -355,6 +367,11 @@ impl RuleSet {
                 rule.status = RuleStatus::Off;
             } else {
                 let position = rules.len();
+                reference.push(ReferenceRule {
+                    position,
+                    kinds: compiled.per_kind.iter().map(|(k, _)| *k).collect(),
+                    condition: compiled.bound,
+                });
                 for (kind, node) in compiled.per_kind {
                     if let Some(slot) = index.get_mut(kind.index()) {
                         slot.push((position, node));
@@ -364,7 +381,14 @@ impl RuleSet {
             rules.push(rule);
         }
         let index = index.into_iter().map(KindIndex::new).collect();
-        (RuleSet { rules, index }, diagnostics)
+        (
+            RuleSet {
+                rules,
+                index,
+                reference,
+            },
+            diagnostics,
+        )
     }
 
     /// Podwarden's own rules (embedded in the binary), compiled once per process.
@@ -417,7 +441,7 @@ impl RuleSet {
                 self.index
                     .get(k.index())
                     .into_iter()
-                    .flat_map(|i| i.all.iter())
+                    .flat_map(|i| i.rules.iter())
             })
             .filter_map(|(i, _)| self.rules.get(*i).map(|r| r.name.as_str()))
             .collect()
@@ -445,23 +469,37 @@ impl RuleSet {
             return;
         };
         let mut ctx = Ctx::new(event, kind, scratch);
+        index.program.reset(&mut ctx);
         for &candidate in index.candidates(event) {
-            let Some((position, node)) = index.all.get(candidate as usize) else {
+            let Some(&(position, entry)) = index.rules.get(candidate as usize) else {
                 continue;
             };
-            if !node.eval(&mut ctx) {
+            if !index.program.run(entry, &mut ctx) {
                 continue;
             }
-            let Some(rule) = self.rules.get(*position) else {
+            if let Some(rule) = self.rules.get(position) {
+                report(rule, &mut ctx, on_match);
+            }
+        }
+    }
+
+    /// [`RuleSet::evaluate`] done the plain way, for testing the optimised evaluation against:
+    /// every running rule of the event's type is tested by walking its condition as written
+    /// (macros substituted, nothing folded, merged, shared or cached). Same matches, slower.
+    #[doc(hidden)]
+    pub fn evaluate_reference(&self, event: &Event, on_match: &mut impl FnMut(&Match<'_>)) {
+        let kind = Kind::of(event);
+        let mut scratch = Scratch::default();
+        let mut ctx = Ctx::new(event, kind, &mut scratch);
+        for candidate in &self.reference {
+            if !candidate.kinds.contains(&kind)
+                || !crate::reference::eval(&candidate.condition, &mut ctx)
+            {
                 continue;
-            };
-            let mut buffer = ctx.take_output();
-            rule.output.render(&mut ctx, &mut buffer);
-            ctx.put_output(buffer);
-            on_match(&Match {
-                rule,
-                output: ctx.output(),
-            });
+            }
+            if let Some(rule) = self.rules.get(candidate.position) {
+                report(rule, &mut ctx, on_match);
+            }
         }
     }
 
@@ -473,13 +511,26 @@ impl RuleSet {
     }
 }
 
+/// Render a matching rule's output and hand the match to the caller.
+fn report(rule: &Rule, ctx: &mut Ctx<'_, '_>, on_match: &mut impl FnMut(&Match<'_>)) {
+    let mut buffer = ctx.take_output();
+    rule.output.render(ctx, &mut buffer);
+    ctx.put_output(buffer);
+    on_match(&Match {
+        rule,
+        output: ctx.output(),
+    });
+}
+
 /// The rules of one event kind, with a shortcut: most rules require the process to have one
 /// of a few names (`proc.name in (...)` at the top of the condition), so the candidates for an
 /// event are looked up by its process name once instead of testing every rule.
 #[derive(Debug)]
 struct KindIndex {
-    /// Rule position and folded tree, in definition order.
-    all: Vec<(usize, Node)>,
+    /// Rule position and the entry of its condition in `program`, in definition order.
+    rules: Vec<(usize, u32)>,
+    /// The conditions of all these rules.
+    program: Program,
     /// Indexes into `all` of the rules without a name requirement.
     ungated: Box<[u32]>,
     /// For each required name: indexes into `all` of the ungated rules and the rules requiring
@@ -511,8 +562,14 @@ impl KindIndex {
                 (name, rules.into_boxed_slice())
             })
             .collect();
+        let mut code = ProgramBuilder::new(all.iter().map(|(_, node)| node)).finish();
+        let rules = all
+            .iter()
+            .map(|(position, node)| (*position, code.add(node)))
+            .collect();
         KindIndex {
-            all,
+            rules,
+            program: code.finish(),
             ungated: ungated.into_boxed_slice(),
             by_name,
         }

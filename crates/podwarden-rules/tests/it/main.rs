@@ -1,6 +1,7 @@
 //! Integration tests of podwarden-rules (one test binary for the crate).
 
 mod diagnostics;
+mod differential;
 mod events;
 mod exceptions;
 mod falco_stable;

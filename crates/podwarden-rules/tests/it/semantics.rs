@@ -367,6 +367,17 @@ fn process_details_capabilities_stdio_and_users() {
 }
 
 #[test]
+fn both_time_formats_in_one_event() {
+    let event = exec("/bin/sh", &["sh"]).build();
+    for condition in [
+        "evt.time = \"22:13:20.000000000\" and evt.time.iso8601 = \"2023-11-14T22:13:20.000000000Z\"",
+        "evt.time.iso8601 startswith 2023-11-14T and evt.time startswith \"22:13\"",
+    ] {
+        check(&[&rule_yaml("t", condition)], &event, &["t"]);
+    }
+}
+
+#[test]
 fn outputs_render_fields_and_na() {
     let rules = r#"
 - rule: R
