@@ -406,7 +406,10 @@ fn block_seq_lines(items: &[Value], indent: usize, style: &Style, out: &mut Vec<
                 block_map_lines(m, indent + 2, style, &mut lines);
                 for (i, line) in lines.into_iter().enumerate() {
                     if i == 0 {
-                        out.push(format!("{pad}- {}", &line[indent + 2..]));
+                        out.push(format!(
+                            "{pad}- {}",
+                            line.get(indent + 2..).unwrap_or(&line)
+                        ));
                     } else {
                         out.push(line);
                     }
@@ -582,7 +585,7 @@ fn replace_node(
             Ok(Splice {
                 at: node.start,
                 end: node.end,
-                text: joined[col..].to_string(),
+                text: joined.get(col..).unwrap_or(&joined).to_string(),
             })
         }
         Parent::Root => {
@@ -619,7 +622,9 @@ fn add_entry(
             });
         };
         let close = map.end.saturating_sub(1);
-        let multi_line = text[last_value.end..close].contains('\n');
+        let multi_line = text
+            .get(last_value.end..close)
+            .is_some_and(|t| t.contains('\n'));
         let sep = if multi_line {
             format!(
                 ",{}{}",
@@ -666,7 +671,7 @@ fn append_item(text: &str, seq: &Node, value: &Value, style: &Style) -> Result<S
             });
         };
         let close = seq.end.saturating_sub(1);
-        let multi_line = text[last.end..close].contains('\n');
+        let multi_line = text.get(last.end..close).is_some_and(|t| t.contains('\n'));
         let sep = if multi_line {
             format!(",{}{}", style.newline, " ".repeat(column(text, last.start)))
         } else {

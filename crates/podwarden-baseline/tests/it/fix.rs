@@ -280,3 +280,43 @@ fn exempted_findings_are_not_fixed() {
     );
     assert!(outcome.text.contains("seccompProfile"), "{}", outcome.text);
 }
+
+#[test]
+fn truncated_and_garbled_sources_never_break_the_fixer() {
+    let options = at(Level::All);
+    let mut inputs = Vec::new();
+    for entry in std::fs::read_dir(dir()).expect("fix cases") {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().contains(".in.") {
+            inputs.push(std::fs::read_to_string(&path).expect("case"));
+        }
+    }
+    let mut runs = 0;
+    for input in &inputs {
+        let cuts = (0..input.len())
+            .step_by(11)
+            .filter(|i| input.is_char_boundary(*i));
+        for cut in cuts {
+            for text in [input[..cut].to_string(), input[..cut].replace(": ", ":\t")] {
+                let report = check_source("cut.yaml", &text, &options);
+                let outcome = fix(
+                    "cut.yaml",
+                    &text,
+                    &report.findings,
+                    FixMode::Risky,
+                    &options,
+                );
+                runs += 1;
+                if outcome.changed {
+                    let again = check_source("cut.yaml", &outcome.text, &options);
+                    assert!(
+                        again.errors.len() <= report.errors.len(),
+                        "fixing made {text:?} unreadable:\n{}",
+                        outcome.text
+                    );
+                }
+            }
+        }
+    }
+    assert!(runs > 100, "only {runs} runs");
+}
