@@ -72,6 +72,8 @@ pub enum FixArg {
     Risky,
 }
 
+/// Baseline check of Kubernetes manifests: Pod Security Standards and hardening checks, with
+/// fixes.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = CONFIG_HELP)]
 pub struct Args {
