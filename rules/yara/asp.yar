@@ -115,3 +115,22 @@ rule asp_execute_obfuscated
     condition:
         $exec
 }
+
+rule asp_exec_with_file_manager
+{
+    meta:
+        description = "ASP.NET page combining process execution, request input and file management (file-manager shell)"
+        category = "asp"
+        score = 70
+    strings:
+        $page = /<%@\s*(Page|WebHandler)|runat\s*=\s*["']?server/ nocase
+        $exec = /ProcessStartInfo|Process\.Start\s*\(|\.StartInfo\./ nocase
+        $req = /Request\s*(\.\s*(Form|QueryString|Item|Params))?\s*\[|Request\.(Form|QueryString|Params)\s*\(|\.Text\b/ nocase
+        $f1 = /Directory\.GetFiles\s*\(|\.GetFiles\s*\(/ nocase
+        $f2 = /File\.Delete\s*\(/ nocase
+        $f3 = /\.SaveAs\s*\(/ nocase
+        $f4 = /File\.(Move|Copy)\s*\(/ nocase
+        $f5 = /Directory\.(Delete|CreateDirectory|GetDirectories)\s*\(/ nocase
+    condition:
+        $page and $exec and $req and 3 of ($f*)
+}

@@ -156,3 +156,23 @@ rule jsp_memory_shell_injector
     condition:
         $page and $reflect and 3 of ($c*)
 }
+
+rule jsp_exec_with_file_manager
+{
+    meta:
+        description = "JSP combining process execution, request parameters and file management (file-manager shell)"
+        category = "jsp"
+        score = 70
+    strings:
+        $page = /<%|<jsp:/
+        $exec = /Runtime\.getRuntime\s*\(\s*\)\s*\.exec\s*\(|new\s+ProcessBuilder\s*\(/
+        $req = /request\.getParameter\s*\(/
+        $f1 = /new\s+FileOutputStream\s*\(/
+        $f2 = /\.listFiles\s*\(/
+        $f3 = /\.delete\s*\(\s*\)/
+        $f4 = /\.renameTo\s*\(/
+        $f5 = /\.mkdirs?\s*\(\s*\)/
+        $f6 = /multipart\/form-data/
+    condition:
+        $page and $exec and $req and 3 of ($f*)
+}

@@ -520,7 +520,7 @@ impl Heuristics {
             }
         }
         if stats.longest_hex_escape_run >= 40 {
-            let score = if sink().is_some() { 50 } else { 30 };
+            let score = if sink().is_some() { 60 } else { 30 };
             hits.push(HeuristicHit {
                 name: "hex_escaped_string",
                 description: "long run of \\xNN escapes (hidden code or names)",
