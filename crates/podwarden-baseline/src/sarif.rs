@@ -47,7 +47,7 @@ fn uri(file: &str) -> String {
     if slashed.starts_with('/') {
         format!("file://{slashed}")
     } else {
-        slashed
+        slashed.trim_start_matches("./").to_string()
     }
 }
 
