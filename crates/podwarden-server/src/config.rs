@@ -56,6 +56,19 @@ pub struct ConfigFile {
     pub metering_flush_secs: Option<u64>,
     /// Seconds between runs of the bill-closing job (default 300).
     pub bill_close_secs: Option<u64>,
+    /// Admission webhook HTTPS listener, e.g. `0.0.0.0:8443` (with `webhook_tls_cert` and
+    /// `webhook_tls_key`; the API server calls webhooks over HTTPS only).
+    pub webhook_listen: Option<String>,
+    /// PEM certificate chain of the webhook listener (re-read when the file changes).
+    pub webhook_tls_cert: Option<String>,
+    /// PEM private key of the webhook listener.
+    pub webhook_tls_key: Option<String>,
+    /// PEM CA bundle: when set, webhook clients must present a certificate it signed.
+    pub webhook_client_ca: Option<String>,
+    /// Deny pods that ask for the agent but cannot take it (default false: allow, with a warning).
+    pub webhook_deny_on_refusal: Option<bool>,
+    /// The injected agent sidecar (`[inject]` table; see `inject::settings`).
+    pub inject: Option<crate::inject::settings::InjectFile>,
 }
 
 impl ConfigFile {
@@ -92,6 +105,8 @@ pub struct Settings {
     pub agent_body_limit_bytes: usize,
     pub metering_flush_secs: u64,
     pub bill_close_secs: u64,
+    /// Sidecar injection and the admission webhook's listener.
+    pub inject: crate::inject::settings::InjectSettings,
 }
 
 /// Runtime classes treated as sandboxed when the config names none.
@@ -110,6 +125,7 @@ pub const DEFAULT_SANDBOXED_RUNTIME_CLASSES: &[&str] = &[
 impl Settings {
     /// Validates a config file into settings.
     pub fn from_file(file: ConfigFile) -> Result<Settings, ConfigError> {
+        let inject = crate::inject::settings::InjectSettings::from_file(&file)?;
         let listen_text = file.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
         let listen = listen_text
             .parse::<SocketAddr>()
@@ -194,6 +210,7 @@ impl Settings {
                 file.metering_flush_secs.unwrap_or(60),
             )?,
             bill_close_secs: positive("bill_close_secs", file.bill_close_secs.unwrap_or(300))?,
+            inject,
         })
     }
 

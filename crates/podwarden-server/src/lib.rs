@@ -8,6 +8,8 @@
 //! - [`assets`]: the asset domain (instance types, protectable verdicts, observed pods);
 //! - [`metering`]: exact money, CPU quantities, time zones, accrual over intervals;
 //! - [`jobs`]: the periodic scheduler (metering flush, bills, hooks for later jobs);
+//! - [`inject`]: agent sidecar injection (pure, shared with `podwarden inject`) and the
+//!   admission webhook (`POST /admission/mutate`, also on its own TLS listener);
 //! - [`metrics`]: Prometheus metrics; [`config`]: settings; [`clock`]: injectable time.
 
 pub mod api;
@@ -16,6 +18,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod inject;
 pub mod jobs;
 pub mod metering;
 pub mod metrics;
@@ -48,6 +51,8 @@ pub enum ServeError {
     },
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error(transparent)]
+    Webhook(#[from] crate::inject::tls::WebhookError),
 }
 
 /// A started server: database open and migrated, operator bootstrapped, socket bound.
@@ -55,6 +60,8 @@ pub struct Server {
     state: AppState,
     listener: TcpListener,
     bootstrap: Bootstrap,
+    /// The admission webhook's TLS listener, when `webhook_listen` is set.
+    webhook: Option<crate::inject::tls::WebhookListener>,
 }
 
 impl Server {
@@ -75,6 +82,10 @@ impl Server {
     ) -> Result<Server, ServeError> {
         let db = Db::connect(&settings.database).await?;
         let listen = settings.listen;
+        let webhook = match &settings.inject.webhook {
+            Some(tls) => Some(crate::inject::tls::WebhookListener::bind(tls).await?),
+            None => None,
+        };
         let store = Store::new(db, clock, Arc::new(settings));
         let bootstrap = store.bootstrap(bootstrap_token).await?;
         let listener = TcpListener::bind(listen)
@@ -87,6 +98,7 @@ impl Server {
             state: AppState::new(store),
             listener,
             bootstrap,
+            webhook,
         })
     }
 
@@ -98,6 +110,11 @@ impl Server {
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.listener.local_addr().ok()
+    }
+
+    /// The admission webhook's bound address, when it listens.
+    pub fn webhook_addr(&self) -> Option<SocketAddr> {
+        self.webhook.as_ref().and_then(|w| w.local_addr())
     }
 
     /// The shared state (to plug in hooks before [`Server::run`]).
@@ -114,10 +131,14 @@ impl Server {
         let store = self.state.store.clone();
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
         let jobs = Scheduler::with_builtin_jobs(store.clone()).spawn(jobs_stopped);
+        let webhook = self.webhook.map(|w| w.spawn(self.state.clone()));
         let router = app(self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        if let Some(webhook) = webhook {
+            webhook.stop().await;
+        }
         let _ = stop_jobs.send(true);
         for job in jobs {
             let _ = job.await;

@@ -5,3 +5,4 @@ mod scan_k8s;
 mod server;
 mod rules;
 mod scan_webshell;
+mod inject;

@@ -7,6 +7,7 @@
 //! | `/metrics` | operator admin tokens (metrics span tenants) | [`require_operator_admin`] |
 //! | `/agent/v1/enroll` | tenant enrolment tokens | [`require_enrollment_token`] |
 //! | `/agent/v1/*` | per-agent credentials | [`require_agent_credential`] |
+//! | `/admission/mutate` | anyone (the API server; the TLS listener is `inject::tls`) | none |
 
 pub mod agent;
 pub mod assets;
@@ -97,12 +98,19 @@ fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(ops::metrics))
         .layer(from_fn_with_state(state.clone(), require_operator_admin));
     let open = OpenApiRouter::new().routes(routes!(ops::healthz));
+    // The API server authenticates the webhook by its certificate; no bearer token here.
+    let admission = OpenApiRouter::new()
+        .routes(routes!(crate::inject::webhook::mutate))
+        .layer(DefaultBodyLimit::max(
+            crate::inject::webhook::MAX_REVIEW_BYTES,
+        ));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api)
         .merge(enroll)
         .merge(agent)
         .merge(metrics)
         .merge(open)
+        .merge(admission)
 }
 
 /// The OpenAPI document of the whole API.

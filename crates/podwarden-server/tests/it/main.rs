@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admission;
 mod agents;
 mod api_access;
 mod api_input;
