@@ -1,13 +1,16 @@
 //! The optimised evaluation of the rules of one event kind: every distinct check of all those
 //! rules is an entry of one predicate table, evaluated at most once per event (a two-bitset
 //! memo); equality checks of one field (`proc.name = x`, `proc.name in (...)`, `!=`) are
-//! answered together by one hash lookup of the field's value; and each rule's condition is a
-//! flat branching program (test a predicate, jump on its truth) instead of a tree.
+//! answered together by one hash lookup of the field's value, substring checks of one field
+//! (`proc.args contains x`, `icontains`) together by one multi-pattern scan of it; and each
+//! rule's condition is a flat branching program (test a predicate, jump on its truth) instead
+//! of a tree.
 
 use crate::compile::{Check, Node};
 use crate::extract::Ctx;
 use crate::fields::{Field, Side};
 use crate::matchers::{FastBuild, Matcher, Val};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -16,7 +19,7 @@ const ACCEPT: u32 = u32::MAX;
 /// Jump target: the condition does not hold.
 const REJECT: u32 = u32::MAX - 1;
 
-/// At most this many checks share one equality table (one `u64` of answers).
+/// At most this many checks form one group (one `u64` of answers).
 const GROUP_WIDTH: usize = 64;
 
 /// One instruction: test a predicate, continue at `then` if it holds, else at `otherwise`.
@@ -36,14 +39,100 @@ enum Pred {
     Member { group: u32, bit: u32 },
 }
 
-/// Equality checks of one field answered by one lookup of the field's value.
+/// Checks of one field answered together (bit `i` of the answers for member `i`).
 #[derive(Debug)]
-struct EqGroup {
+struct Group {
     field: Field,
-    /// For each value some member names: the members that hold (bit per member).
-    table: HashMap<Box<str>, u64, FastBuild>,
-    /// The members that hold for a value no member names (the `!=` checks).
-    otherwise: u64,
+    how: GroupKind,
+}
+
+#[derive(Debug)]
+enum GroupKind {
+    /// `=`, `in`, `!=`: one lookup of the value.
+    Equal {
+        /// For each value some member names: the members that hold.
+        table: HashMap<Box<str>, u64, FastBuild>,
+        /// The members that hold for a value no member names (the `!=` checks).
+        otherwise: u64,
+    },
+    /// `contains`, `icontains`: one scan of the value for all needles.
+    Substrings(Box<SubstringScan>),
+}
+
+/// The needles of a group's substring checks, as automata reporting every needle found.
+#[derive(Debug)]
+struct SubstringScan {
+    /// Needles compared exactly, and the members each one satisfies.
+    exact: Option<(AhoCorasick, Vec<u64>)>,
+    /// Needles compared ignoring ASCII case, and the members each one satisfies.
+    folded: Option<(AhoCorasick, Vec<u64>)>,
+    /// Members with an empty needle (true for any value).
+    empty: u64,
+    /// All members (stop scanning once all hold).
+    all: u64,
+}
+
+impl SubstringScan {
+    fn new(members: &[&Arc<Check>]) -> Option<SubstringScan> {
+        let mut exact: Vec<(Vec<u8>, u64)> = Vec::new();
+        let mut folded: Vec<(Vec<u8>, u64)> = Vec::new();
+        let mut empty = 0u64;
+        let mut all = 0u64;
+        for (bit, check) in members.iter().enumerate() {
+            let mask = 1u64 << bit;
+            all |= mask;
+            let (needles, list) = match &check.matcher {
+                Matcher::Contains(needles) => (needles, &mut exact),
+                Matcher::IContains(needles) => (needles, &mut folded),
+                _ => return None,
+            };
+            for needle in needles.iter() {
+                if needle.bytes.is_empty() {
+                    empty |= mask;
+                    continue;
+                }
+                match list.iter_mut().find(|(bytes, _)| **bytes == *needle.bytes) {
+                    Some((_, members)) => *members |= mask,
+                    None => list.push((needle.bytes.to_vec(), mask)),
+                }
+            }
+        }
+        let automaton = |needles: Vec<(Vec<u8>, u64)>, fold: bool| {
+            if needles.is_empty() {
+                return Ok(None);
+            }
+            let (bytes, members): (Vec<Vec<u8>>, Vec<u64>) = needles.into_iter().unzip();
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(fold)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&bytes)
+                .map(|ac| Some((ac, members)))
+        };
+        Some(SubstringScan {
+            exact: automaton(exact, false).ok()?,
+            folded: automaton(folded, true).ok()?,
+            empty,
+            all,
+        })
+    }
+
+    /// The members whose needles occur in `haystack`.
+    fn scan(&self, haystack: &str) -> u64 {
+        let mut answers = self.empty;
+        for (automaton, members) in [&self.exact, &self.folded].into_iter().flatten() {
+            let Ok(found) = automaton.try_find_overlapping_iter(haystack) else {
+                continue;
+            };
+            for m in found {
+                answers |= members.get(m.pattern().as_usize()).copied().unwrap_or(0);
+                if answers == self.all {
+                    return answers;
+                }
+            }
+        }
+        answers
+    }
 }
 
 /// Per-event answers, reset for each event (kept in [`crate::Scratch`]).
@@ -117,12 +206,19 @@ impl Memo {
 #[derive(Debug, Default)]
 pub(crate) struct Program {
     preds: Box<[Pred]>,
-    groups: Box<[EqGroup]>,
+    groups: Box<[Group]>,
     code: Box<[Test]>,
 }
 
-/// Whether a check can join an equality group, and the values it names.
-fn equality(check: &Check) -> Option<Vec<&str>> {
+/// The kinds of checks answered together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Equal,
+    Substring,
+}
+
+/// Whether a check can join a group, and which kind.
+fn class(check: &Check) -> Option<Class> {
     match &check.field {
         Field::Anc { level: None, .. }
         | Field::FdIp(Side::Either)
@@ -131,10 +227,41 @@ fn equality(check: &Check) -> Option<Vec<&str>> {
         _ => {}
     }
     match &check.matcher {
-        Matcher::StrEq(value) | Matcher::StrNe(value) => Some(vec![&**value]),
-        Matcher::StrIn(set) => Some(set.values()),
+        Matcher::StrEq(_) | Matcher::StrNe(_) | Matcher::StrIn(_) => Some(Class::Equal),
+        Matcher::Contains(_) | Matcher::IContains(_) => Some(Class::Substring),
         _ => None,
     }
+}
+
+/// The values an equality check names.
+fn named_values(check: &Check) -> Vec<&str> {
+    match &check.matcher {
+        Matcher::StrEq(value) | Matcher::StrNe(value) => vec![&**value],
+        Matcher::StrIn(set) => set.values(),
+        _ => Vec::new(),
+    }
+}
+
+fn equal_group(members: &[&Arc<Check>]) -> GroupKind {
+    let mut table: HashMap<Box<str>, u64, FastBuild> = HashMap::default();
+    let mut otherwise = 0u64;
+    for check in members {
+        for value in named_values(check) {
+            table.entry(value.into()).or_insert(0);
+        }
+    }
+    for (bit, check) in members.iter().enumerate() {
+        let mask = 1u64 << bit;
+        if matches!(check.matcher, Matcher::StrNe(_)) {
+            otherwise |= mask;
+        }
+        for (value, answers) in table.iter_mut() {
+            if check.matcher.matches(Val::Str(value)) {
+                *answers |= mask;
+            }
+        }
+    }
+    GroupKind::Equal { table, otherwise }
 }
 
 /// Builds the [`Program`] of one event kind from the folded conditions of its rules.
@@ -174,48 +301,39 @@ impl ProgramBuilder {
     /// The predicate table (equality checks of a field grouped) and a compiler of conditions
     /// into branching code over it.
     pub(crate) fn finish(self) -> ProgramCode {
-        // Equality checks by field, in first-seen order.
-        let mut by_field: Vec<(Field, Vec<u32>)> = Vec::new();
+        // Checks answered together, by field and class, in first-seen order.
+        let mut by_field: Vec<((Field, Class), Vec<u32>)> = Vec::new();
         for (id, check) in self.checks.iter().enumerate() {
-            if equality(check).is_none() {
+            let Some(class) = class(check) else {
                 continue;
-            }
+            };
             let id = u32::try_from(id).unwrap_or(u32::MAX);
-            match by_field.iter_mut().find(|(f, _)| *f == check.field) {
+            let key = (check.field.clone(), class);
+            match by_field.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, ids)) => ids.push(id),
-                None => by_field.push((check.field.clone(), vec![id])),
+                None => by_field.push((key, vec![id])),
             }
         }
         let mut preds: Vec<Pred> = self.checks.iter().cloned().map(Pred::Check).collect();
         let mut groups = Vec::new();
-        for (field, ids) in by_field {
+        for ((field, class), ids) in by_field {
             if ids.len() < 2 {
                 continue;
             }
             for chunk in ids.chunks(GROUP_WIDTH) {
                 let group = u32::try_from(groups.len()).unwrap_or(u32::MAX);
-                let mut table: HashMap<Box<str>, u64, FastBuild> = HashMap::default();
-                let mut otherwise = 0u64;
                 let members: Vec<&Arc<Check>> = chunk
                     .iter()
                     .filter_map(|id| self.checks.get(*id as usize))
                     .collect();
-                for check in &members {
-                    for value in equality(check).unwrap_or_default() {
-                        table.entry(value.into()).or_insert(0);
-                    }
-                }
-                for (bit, check) in members.iter().enumerate() {
-                    let mask = 1u64 << bit;
-                    if matches!(check.matcher, Matcher::StrNe(_)) {
-                        otherwise |= mask;
-                    }
-                    for (value, answers) in table.iter_mut() {
-                        if check.matcher.matches(Val::Str(value)) {
-                            *answers |= mask;
-                        }
-                    }
-                }
+                let how = match class {
+                    Class::Equal => equal_group(&members),
+                    Class::Substring => match SubstringScan::new(&members) {
+                        Some(scan) => GroupKind::Substrings(Box::new(scan)),
+                        // No automaton: the members stay plain checks.
+                        None => continue,
+                    },
+                };
                 for (bit, id) in chunk.iter().enumerate() {
                     if let Some(pred) = preds.get_mut(*id as usize) {
                         *pred = Pred::Member {
@@ -224,10 +342,9 @@ impl ProgramBuilder {
                         };
                     }
                 }
-                groups.push(EqGroup {
+                groups.push(Group {
                     field: field.clone(),
-                    table,
-                    otherwise,
+                    how,
                 });
             }
         }
@@ -335,8 +452,11 @@ impl Program {
             return answers;
         }
         let answers = match self.groups.get(group as usize) {
-            Some(eq) => match ctx.value(&eq.field) {
-                Val::Str(value) => eq.table.get(value).copied().unwrap_or(eq.otherwise),
+            Some(g) => match (ctx.value(&g.field), &g.how) {
+                (Val::Str(value), GroupKind::Equal { table, otherwise }) => {
+                    table.get(value).copied().unwrap_or(*otherwise)
+                }
+                (Val::Str(value), GroupKind::Substrings(scan)) => scan.scan(value),
                 _ => 0,
             },
             None => 0,
