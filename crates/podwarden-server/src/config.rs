@@ -56,6 +56,39 @@ pub struct ConfigFile {
     pub metering_flush_secs: Option<u64>,
     /// Seconds between runs of the bill-closing job (default 300).
     pub bill_close_secs: Option<u64>,
+    /// Seconds between periodic syncs of every cluster (default 300).
+    pub cluster_sync_secs: Option<u64>,
+    /// Pods per page when listing a cluster (default 500).
+    pub cluster_page_size: Option<u64>,
+    /// Seconds to connect to a cluster's API server (default 10).
+    pub cluster_connect_timeout_secs: Option<u64>,
+    /// Seconds to wait for an API server response (default 30).
+    pub cluster_read_timeout_secs: Option<u64>,
+    /// Seconds a whole cluster fetch may take (default 300).
+    pub cluster_sync_timeout_secs: Option<u64>,
+    /// Most pods read from one cluster (default 200000).
+    pub cluster_max_pods: Option<u64>,
+    /// Largest API server response read, bytes (default 64 MiB).
+    pub cluster_max_response_bytes: Option<u64>,
+    /// Node labels `key=value` that mark virtual nodes (default `["type=virtual-kubelet"]`).
+    pub virtual_node_labels: Option<Vec<String>>,
+    /// Node name prefixes that mark virtual nodes (default `["virtual-kubelet"]`).
+    pub virtual_node_name_prefixes: Option<Vec<String>>,
+    /// Node taint keys that mark virtual nodes (default `["virtual-kubelet.io/provider"]`).
+    pub virtual_node_taints: Option<Vec<String>>,
+    /// Key file sealing stored kubeconfigs (default `secrets.key` beside the SQLite file).
+    pub secrets_key_file: Option<String>,
+    /// Directory of the OSV vulnerability database (`podwarden db import|update --db DIR`);
+    /// without one, uploaded inventories are kept but not matched.
+    pub vuln_db: Option<String>,
+    /// Seconds between checks for an updated vulnerability database (default 300).
+    pub vuln_db_check_secs: Option<u64>,
+    /// Seconds between runs of the scan scheduler (default 300).
+    pub scan_schedule_secs: Option<u64>,
+    /// Days detection ids are kept to de-duplicate retried uploads (default 7).
+    pub detection_retention_days: Option<u64>,
+    /// Seconds before a delivered command without a result is delivered again (default 300).
+    pub command_lease_secs: Option<u64>,
     /// Admission webhook HTTPS listener, e.g. `0.0.0.0:8443` (with `webhook_tls_cert` and
     /// `webhook_tls_key`; the API server calls webhooks over HTTPS only).
     pub webhook_listen: Option<String>,
@@ -105,6 +138,10 @@ pub struct Settings {
     pub agent_body_limit_bytes: usize,
     pub metering_flush_secs: u64,
     pub bill_close_secs: u64,
+    /// Cluster asset sources: sync, paging, timeouts, virtual nodes, kubeconfig sealing.
+    pub clusters: crate::clusters::ClusterSettings,
+    /// Alerts, vulnerability and baseline findings.
+    pub findings: crate::findings::settings::FindingsSettings,
     /// Sidecar injection and the admission webhook's listener.
     pub inject: crate::inject::settings::InjectSettings,
 }
@@ -125,6 +162,8 @@ pub const DEFAULT_SANDBOXED_RUNTIME_CLASSES: &[&str] = &[
 impl Settings {
     /// Validates a config file into settings.
     pub fn from_file(file: ConfigFile) -> Result<Settings, ConfigError> {
+        let clusters = crate::clusters::ClusterSettings::from_file(&file)?;
+        let findings = crate::findings::settings::FindingsSettings::from_file(&file)?;
         let inject = crate::inject::settings::InjectSettings::from_file(&file)?;
         let listen_text = file.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
         let listen = listen_text
@@ -210,6 +249,8 @@ impl Settings {
                 file.metering_flush_secs.unwrap_or(60),
             )?,
             bill_close_secs: positive("bill_close_secs", file.bill_close_secs.unwrap_or(300))?,
+            clusters,
+            findings,
             inject,
         })
     }

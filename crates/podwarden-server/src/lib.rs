@@ -7,17 +7,28 @@
 //! - [`store`]: every SQL query, each taking the tenant it works in; [`store::migrate`];
 //! - [`assets`]: the asset domain (instance types, protectable verdicts, observed pods);
 //! - [`metering`]: exact money, CPU quantities, time zones, accrual over intervals;
+//! - [`clusters`]: Kubernetes clusters as asset sources: kubeconfig checks and sealing, the
+//!   kube-rs client, the sync (on demand and periodic), applying baseline fixes to workloads
+//!   (SQL in `store::clusters`, routes in `api::clusters`);
 //! - [`jobs`]: the periodic scheduler (metering flush, bills, hooks for later jobs);
+//! - [`findings`]: alerts from agent detections, vulnerability findings, baseline risks,
+//!   whitelists, commands to agents and the scan schedule (SQL in `store::{alerts, commands,
+//!   uploads, vulns, baseline, scans}`, routes in `api::{alerts, agent_uploads, vulns,
+//!   baseline, scans}`);
 //! - [`inject`]: agent sidecar injection (pure, shared with `podwarden inject`) and the
 //!   admission webhook (`POST /admission/mutate`, also on its own TLS listener);
+//! - [`console`]: the web console (HTML pages, sign-in, sessions, console users);
 //! - [`metrics`]: Prometheus metrics; [`config`]: settings; [`clock`]: injectable time.
 
 pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod clock;
+pub mod clusters;
 pub mod config;
+pub mod console;
 pub mod error;
+pub mod findings;
 pub mod inject;
 pub mod jobs;
 pub mod metering;

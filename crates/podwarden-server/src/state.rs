@@ -1,7 +1,7 @@
 //! What every handler and job shares: the store, the metrics, and the hooks later features
 //! plug into (asset sources for "sync now").
 
-use crate::assets::SyncCounts;
+use crate::clusters::SyncReport;
 use crate::error::StoreError;
 use crate::metrics::Metrics;
 use crate::store::{Store, TenantId};
@@ -13,13 +13,13 @@ use std::sync::Arc;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Fetches the latest pods from every source of a tenant and applies them with
-/// [`Store::upsert_assets_from_source`]. The cluster-sync feature provides the real one.
+/// [`Store::upsert_assets_from_source`]; [`crate::clusters::ClusterSyncer`] is the real one.
 pub trait AssetSyncer: Send + Sync + 'static {
     fn sync_tenant<'a>(
         &'a self,
         store: &'a Store,
         tenant: TenantId,
-    ) -> BoxFuture<'a, Result<SyncCounts, StoreError>>;
+    ) -> BoxFuture<'a, Result<SyncReport, StoreError>>;
 }
 
 /// No asset sources configured: a sync changes nothing.
@@ -31,8 +31,8 @@ impl AssetSyncer for NoSources {
         &'a self,
         _store: &'a Store,
         _tenant: TenantId,
-    ) -> BoxFuture<'a, Result<SyncCounts, StoreError>> {
-        Box::pin(async { Ok(SyncCounts::default()) })
+    ) -> BoxFuture<'a, Result<SyncReport, StoreError>> {
+        Box::pin(async { Ok(SyncReport::default()) })
     }
 }
 
@@ -42,15 +42,18 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub syncer: Arc<dyn AssetSyncer>,
+    /// Applies baseline fixes to cluster workloads (the cluster-sync feature provides one).
+    pub patcher: Arc<dyn crate::findings::patcher::WorkloadPatcher>,
 }
 
 impl AppState {
-    /// State with no asset sources.
+    /// State syncing the tenant's clusters.
     pub fn new(store: Store) -> AppState {
         AppState {
             store,
             metrics: Arc::new(Metrics::default()),
-            syncer: Arc::new(NoSources),
+            syncer: Arc::new(crate::clusters::ClusterSyncer::new()),
+            patcher: Arc::new(crate::findings::patcher::NoWorkloadPatcher),
         }
     }
 }

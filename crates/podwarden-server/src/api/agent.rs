@@ -29,6 +29,9 @@ pub async fn heartbeat(
     caller: AgentCaller,
     ApiJson(request): ApiJson<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatResponse>> {
+    if let Some(status) = &request.status {
+        state.store.record_agent_status(caller.0, status).await?;
+    }
     Ok(Json(
         state
             .store

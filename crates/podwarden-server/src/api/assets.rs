@@ -1,8 +1,9 @@
 //! `/api/v1/assets`: list with filters and paging, detail, and "sync now".
 
 use super::extract::{ApiPath, ApiQuery};
-use crate::assets::{AssetStatus, InstanceType, SyncCounts};
+use crate::assets::{AssetStatus, InstanceType};
 use crate::auth::middleware::Caller;
+use crate::clusters::SyncReport;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::store::assets::{AssetDetail, AssetFilter, AssetView};
@@ -121,12 +122,14 @@ pub async fn get_asset(
 }
 
 #[utoipa::path(post, path = "/api/v1/assets/sync", tag = "assets",
-    responses((status = 200, body = SyncCounts), (status = 403, body = ErrorBody)),
+    description = "Sync every cluster of the tenant now: totals and, per cluster, whether it \
+        answered (a cluster that fails keeps its assets and reports its error).",
+    responses((status = 200, body = SyncReport), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn sync_assets(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<SyncCounts>> {
+) -> ApiResult<Json<SyncReport>> {
     Ok(Json(
         state
             .syncer

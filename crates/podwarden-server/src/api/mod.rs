@@ -8,14 +8,21 @@
 //! | `/agent/v1/enroll` | tenant enrolment tokens | [`require_enrollment_token`] |
 //! | `/agent/v1/*` | per-agent credentials | [`require_agent_credential`] |
 //! | `/admission/mutate` | anyone (the API server; the TLS listener is `inject::tls`) | none |
+//! | `/`, `/login`, console pages | console session cookie; forms CSRF-checked | [`crate::console`] |
 
 pub mod agent;
+pub mod agent_uploads;
+pub mod alerts;
 pub mod assets;
+pub mod baseline;
+pub mod clusters;
 pub mod extract;
 pub mod ops;
 pub mod protection;
+pub mod scans;
 pub mod tokens;
 pub mod usage;
+pub mod vulns;
 
 use crate::auth::middleware::{
     require_agent_credential, require_api_token, require_enrollment_token, require_operator_admin,
@@ -71,6 +78,12 @@ fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(assets::list_assets))
         .routes(routes!(assets::get_asset))
         .routes(routes!(assets::sync_assets))
+        .routes(routes!(clusters::list_clusters, clusters::create_cluster))
+        .routes(routes!(
+            clusters::get_cluster,
+            clusters::put_cluster,
+            clusters::delete_cluster
+        ))
         .routes(routes!(tokens::create_token, tokens::list_tokens))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(tokens::create_tenant, tokens::list_tenants))
@@ -84,6 +97,27 @@ fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(usage::get_bills))
         .routes(routes!(usage::get_audit))
         .routes(routes!(ops::openapi_json))
+        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(alerts::get_alert))
+        .routes(routes!(alerts::handle_alert))
+        .routes(routes!(alerts::list_whitelist))
+        .routes(routes!(alerts::delete_whitelist))
+        .routes(routes!(vulns::list_vulnerabilities))
+        .routes(routes!(vulns::supported))
+        .routes(routes!(vulns::add_whitelist, vulns::list_whitelist))
+        .routes(routes!(vulns::delete_whitelist))
+        .routes(routes!(baseline::list_risks))
+        .routes(routes!(baseline::fix_risk))
+        .routes(routes!(baseline::whitelist_risk))
+        .routes(routes!(baseline::list_whitelist))
+        .routes(routes!(baseline::delete_whitelist))
+        .routes(routes!(scans::post_scans))
+        .routes(routes!(scans::get_scan_settings, scans::put_scan_settings))
+        .routes(routes!(
+            crate::console::users_api::create_user,
+            crate::console::users_api::list_users
+        ))
+        .routes(routes!(crate::console::users_api::delete_user))
         .layer(from_fn_with_state(state.clone(), require_api_token))
         .layer(DefaultBodyLimit::max(settings.api_body_limit_bytes));
     let enroll = OpenApiRouter::new()
@@ -92,6 +126,13 @@ fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(settings.agent_body_limit_bytes));
     let agent = OpenApiRouter::new()
         .routes(routes!(agent::heartbeat))
+        .routes(routes!(agent_uploads::post_events))
+        .routes(routes!(agent_uploads::post_inventory))
+        .routes(routes!(agent_uploads::post_podspec))
+        .routes(routes!(
+            agent_uploads::get_commands,
+            agent_uploads::post_command_results
+        ))
         .layer(from_fn_with_state(state.clone(), require_agent_credential))
         .layer(DefaultBodyLimit::max(settings.agent_body_limit_bytes));
     let metrics = OpenApiRouter::new()
@@ -125,6 +166,7 @@ pub fn app(state: AppState) -> Router {
         openapi.to_json().unwrap_or_else(|_| "{}".to_string()),
     ));
     router
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(document))

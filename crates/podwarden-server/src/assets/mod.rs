@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 /// Annotation that marks a pod as sandboxed when its runtime class does not say so.
 pub const SANDBOXED_ANNOTATION: &str = "podwarden.io/sandboxed";
+/// Annotation naming a pod's instance type (`podwarden.io/instance-type: sandboxed`).
+pub const INSTANCE_TYPE_ANNOTATION: &str = "podwarden.io/instance-type";
 
 /// A standard container instance or a sandboxed one (gVisor, Kata, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -142,7 +144,7 @@ pub fn protectable_verdict(
 }
 
 /// Sandboxed when the runtime class is one of the configured sandboxed classes or the pod
-/// carries `podwarden.io/sandboxed: "true"`.
+/// carries `podwarden.io/sandboxed: "true"` or `podwarden.io/instance-type: sandboxed`.
 pub fn classify_instance_type(
     runtime_class: Option<&str>,
     annotations: &BTreeMap<String, String>,
@@ -155,7 +157,10 @@ pub fn classify_instance_type(
     });
     let by_annotation = annotations
         .get(SANDBOXED_ANNOTATION)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || annotations
+            .get(INSTANCE_TYPE_ANNOTATION)
+            .is_some_and(|v| v.eq_ignore_ascii_case("sandboxed"));
     if by_class || by_annotation {
         InstanceType::Sandboxed
     } else {

@@ -123,6 +123,15 @@ impl Scheduler {
         let mut scheduler = Scheduler::new(store);
         scheduler.add(Arc::new(MeteringFlush), flush);
         scheduler.add(Arc::new(CloseBills), bills);
+        let cluster_sync =
+            Duration::from_secs(scheduler.store.settings().clusters.sync_interval_secs);
+        scheduler.add(
+            Arc::new(crate::clusters::sync::ClusterSyncJob::new()),
+            cluster_sync,
+        );
+        for (job, every) in crate::findings::jobs::jobs(&scheduler.store) {
+            scheduler.add(job, every);
+        }
         scheduler
     }
 

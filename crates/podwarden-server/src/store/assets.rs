@@ -78,6 +78,8 @@ pub struct AssetDetail {
     #[serde(flatten)]
     pub asset: AssetView,
     pub capabilities: Capabilities,
+    /// Inventories, vulnerability database state, pod spec, agent status, losses.
+    pub findings: super::uploads::AssetFindings,
 }
 
 /// Filters of `GET /api/v1/assets`.
@@ -738,9 +740,11 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("asset {asset_id}")))?;
         let asset = view_from_row(&row, now, self.settings.online_window_ms(), active)?;
         let capabilities = asset.instance_type.capabilities();
+        let findings = self.asset_findings(tenant, asset_id).await?;
         Ok(AssetDetail {
             asset,
             capabilities,
+            findings,
         })
     }
 

@@ -16,12 +16,32 @@ pub struct Migration {
 
 /// Every migration, in order. File names are `NNNN_name.sql` in `migrations/sqlite/` and
 /// `migrations/postgres/`; a test checks both directories match this list.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "clusters",
+        sqlite: include_str!("../../migrations/sqlite/0002_clusters.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_clusters.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "findings",
+        sqlite: include_str!("../../migrations/sqlite/0003_findings.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_findings.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "console",
+        sqlite: include_str!("../../migrations/sqlite/0004_console.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_console.sql"),
+    },
+];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK_KEY: i64 = 0x7077_6d69_6772; // "pwmigr"

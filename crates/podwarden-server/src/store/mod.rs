@@ -22,13 +22,20 @@
 //! `WHERE tenant_id = $1 AND id = $2`.
 
 pub mod agents;
+pub mod alerts;
 pub mod assets;
 pub mod audit;
+pub mod baseline;
+pub mod clusters;
+pub mod commands;
 pub mod migrate;
 pub mod protection;
+pub mod scans;
 pub mod tenants;
 pub mod tokens;
+pub mod uploads;
 pub mod usage;
+pub mod vulns;
 
 use crate::clock::{Clock, Millis};
 use crate::config::Settings;
@@ -282,16 +289,33 @@ pub struct Store {
     db: Db,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
+    /// The OSV database inventories are matched against (from `settings.findings.vuln_db`).
+    vuln_db: Arc<crate::findings::vulndb::VulnDb>,
 }
 
 impl Store {
     /// Wraps a connected database.
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Store {
+        let vuln_db = Arc::new(crate::findings::vulndb::VulnDb::new(
+            settings.findings.vuln_db.clone(),
+        ));
         Store {
             db,
             clock,
             settings,
+            vuln_db,
         }
+    }
+
+    /// The same store matching against `vuln_db` (tests, benchmarks).
+    pub fn with_vuln_db(mut self, vuln_db: Arc<crate::findings::vulndb::VulnDb>) -> Store {
+        self.vuln_db = vuln_db;
+        self
+    }
+
+    /// The vulnerability database holder.
+    pub fn vuln_db(&self) -> &Arc<crate::findings::vulndb::VulnDb> {
+        &self.vuln_db
     }
 
     /// The database.

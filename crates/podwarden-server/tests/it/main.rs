@@ -1,13 +1,22 @@
 //! Integration tests of the center: store tests on SQLite (always) and PostgreSQL (when
 //! `PODWARDEN_TEST_POSTGRES_URL` is set), handler tests through `app(state).oneshot(...)`.
 
+mod console_support;
+mod findings_support;
 mod support;
 
 mod admission;
 mod agents;
+mod alerts;
 mod api_access;
 mod api_input;
+mod baseline_risks;
 mod binding;
+mod console;
+mod handling;
 mod metering;
 mod migrations;
+mod scans;
 mod sync;
+mod uploads;
+mod vulns;
