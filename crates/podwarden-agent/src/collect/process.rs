@@ -528,7 +528,10 @@ impl ProcessTracker {
             record.process.stdout.as_ref().map(|f| f.target.clone()),
         ];
         let mut execed = stat.comm != record.comm;
-        if !execed && fork_copy {
+        // An exec of a program with the same name (`sh` running `sh -c ...`, or every busybox
+        // applet) only shows in the command line: compared while the process is young (or
+        // still a fork that has not executed anything).
+        if !execed && (fork_copy || young) {
             let old_argv = &record.process.argv;
             execed = env
                 .proc
@@ -545,9 +548,13 @@ impl ProcessTracker {
                 return;
             };
             if let Some(record) = self.records.get_mut(&key) {
+                // A new name restarts the young window; a rewritten command line alone (a
+                // process setting its title) does not, so title updates stop being read.
+                if record.comm != stat.comm {
+                    record.first_seen = now;
+                }
                 record.process = process.clone();
                 record.comm = stat.comm;
-                record.first_seen = now;
                 record.fork_copy = false;
             }
             let mut process = process;

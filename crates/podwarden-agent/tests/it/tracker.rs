@@ -229,6 +229,31 @@ fn exec_in_place_and_forks_without_exec() {
     let process = events[0].process().unwrap();
     assert_eq!(process.argv, vec!["curl", "x"]);
     assert_eq!(process.exe, "/usr/bin/curl");
+    // A young process executing a program of the same name (`exec sh -c ...`): only the
+    // command line tells.
+    fake.put(Proc {
+        pid: 310,
+        ppid: 1,
+        comm: "sh",
+        start: 20,
+        argv: &["sh", "-c", "exec sh -c 'x'"],
+        exe: "/bin/dash",
+        mnt: 1,
+    });
+    assert_eq!(summary(&table.tick()), vec![row("exec", 310, "sh")]);
+    fake.put(Proc {
+        pid: 310,
+        ppid: 1,
+        comm: "sh",
+        start: 20,
+        argv: &["sh", "-c", "x"],
+        exe: "/bin/dash",
+        mnt: 1,
+    });
+    let events = table.tick();
+    assert_eq!(summary(&events), vec![row("exec", 310, "sh")]);
+    assert_eq!(events[0].process().unwrap().argv, vec!["sh", "-c", "x"]);
+    assert_eq!(summary(&table.tick()), vec![], "no change, no event");
 }
 
 #[test]
