@@ -2,6 +2,7 @@
 //! `PODWARDEN_TEST_POSTGRES_URL` is set), handler tests through `app(state).oneshot(...)`.
 
 mod console_support;
+mod fake_apiserver;
 mod findings_support;
 mod support;
 
@@ -12,11 +13,13 @@ mod api_access;
 mod api_input;
 mod baseline_risks;
 mod binding;
+mod clusters;
 mod console;
 mod handling;
 mod metering;
 mod migrations;
 mod scans;
 mod sync;
+mod sync_k8s;
 mod uploads;
 mod vulns;
