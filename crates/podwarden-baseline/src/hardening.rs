@@ -78,13 +78,21 @@ fn name(c: &Container<'_>) -> String {
     format!("container {}", quote(c.name))
 }
 
+/// Largest UID the API server accepts in runAsUser.
+const MAX_UID: f64 = 2_147_483_647.0;
+
 fn root_container(pod: &Pod<'_>, out: &mut Vec<Violation>) {
     if pod.is_windows() {
         return;
     }
     for c in &pod.containers {
         let uid = pod.effective(c, "runAsUser");
-        match uid.and_then(Value::as_f64) {
+        // Only a whole number in the API's range names a user: anything else (negative, too
+        // large, fractional, a string) is rejected by the API server and proves nothing.
+        let valid_uid = uid
+            .and_then(Value::as_f64)
+            .filter(|u| u.fract() == 0.0 && (0.0..=MAX_UID).contains(u));
+        match valid_uid {
             Some(0.0) => {
                 let path = if c.sc("runAsUser").is_some() {
                     c.sub("securityContext/runAsUser")
@@ -107,13 +115,17 @@ fn root_container(pod: &Pod<'_>, out: &mut Vec<Violation>) {
                 if pod.effective(c, "runAsNonRoot").and_then(Value::as_bool) == Some(true) {
                     continue;
                 }
+                let user = match uid {
+                    None => "no runAsUser is set".to_string(),
+                    Some(u) => format!("runAsUser {u} is not a valid UID (0 to {MAX_UID})"),
+                };
                 let v = at(
                     "hardening.root-container",
                     pod,
                     Some(c),
                     c.sub("securityContext/runAsNonRoot"),
                     format!(
-                        "{} may run as root: runAsNonRoot is not true and no runAsUser is set, so the user is the image's USER, which is unknown here",
+                        "{} may run as root: runAsNonRoot is not true and {user}, so the user is the image's USER, which is unknown here",
                         name(c)
                     ),
                 );

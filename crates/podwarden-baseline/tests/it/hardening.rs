@@ -105,6 +105,42 @@ fn hardening_cases() {
         &[remove(&format!("{POD}/securityContext/runAsUser"))],
         &[],
     );
+    // Found cross-checking with checkov on Kubernetes' own test data: a negative runAsUser
+    // (which the API server rejects) was taken for a non-root user.
+    for bad_uid in [
+        json!(-5),
+        json!(2_147_483_648_i64),
+        json!(1000.5),
+        json!("1000"),
+    ] {
+        check_case(
+            &format!("invalid uid {bad_uid} without runAsNonRoot"),
+            &[
+                set(&format!("{POD}/securityContext/runAsUser"), bad_uid),
+                remove(&format!("{POD}/securityContext/runAsNonRoot")),
+            ],
+            &[
+                ("hardening.root-container", init),
+                ("hardening.root-container", app),
+            ],
+        );
+    }
+    check_case(
+        "invalid uid with runAsNonRoot",
+        &[set(&format!("{POD}/securityContext/runAsUser"), json!(-5))],
+        &[],
+    );
+    check_case(
+        "largest valid uid",
+        &[
+            set(
+                &format!("{POD}/securityContext/runAsUser"),
+                json!(2_147_483_647_i64),
+            ),
+            remove(&format!("{POD}/securityContext/runAsNonRoot")),
+        ],
+        &[],
+    );
     check_case(
         "container uid overrides",
         &[set(&format!("{APP}/securityContext/runAsUser"), json!(0))],
