@@ -6,7 +6,7 @@
 use crate::codeview::{Syntax, code_view};
 use crate::sniff::Language;
 use memchr::memmem;
-use regex::bytes::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 
 /// One heuristic that fired.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,9 +35,16 @@ const MAX_ASSIGNMENTS: usize = 20_000;
 /// Shortest base64 run counted as an encoded blob.
 const BLOB_MIN: usize = 1000;
 
+/// Compiles a heuristic pattern with Unicode off: `\w`, `\s`, `[^;]` and `(?i)` work on ASCII
+/// bytes. Source code is matched byte-wise anyway, and Unicode classes under bounded
+/// repetitions (`[^;]{0,300}`) blow the lazy DFA's cache up, leaving the slow PikeVM to do
+/// the search (over ten times slower on real PHP trees).
 fn regex(pattern: &str) -> Regex {
     // The patterns are constants of this module, covered by its tests.
-    Regex::new(pattern).unwrap_or_else(|err| panic!("heuristic pattern {pattern:?}: {err}"))
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .unwrap_or_else(|err| panic!("heuristic pattern {pattern:?}: {err}"))
 }
 
 /// Which argument of a sink call must carry tainted data.
@@ -603,6 +610,19 @@ fn is_superglobal(name: &[u8]) -> bool {
     )
 }
 
+/// A sink call whose checked argument mentions variables: where it is and which names.
+struct SinkCall<'a> {
+    start: usize,
+    names: Vec<&'a [u8]>,
+}
+
+/// A variable called as a function (`$f(...)`): where the call is and the variable.
+struct VariableCall<'a> {
+    start: usize,
+    var: &'a [u8],
+    var_start: usize,
+}
+
 impl TaintLanguage {
     fn run(
         &self,
@@ -620,6 +640,18 @@ impl TaintLanguage {
         }
         let view = code_view(data, self.syntax);
         let view = view.as_slice();
+        // Nothing can be tainted when no request input occurs in the code (every assigned
+        // value the pass looks at is a piece of the view).
+        if extra_sources.is_empty() && !self.source.is_match(view) {
+            return;
+        }
+        // Sinks first: the assignment pass is the expensive part, and most files that read
+        // request input never pass a variable to a sink.
+        let sink_calls = self.sink_calls(view);
+        let variable_calls = self.variable_calls(view);
+        if sink_calls.iter().all(Vec::is_empty) && variable_calls.is_empty() {
+            return;
+        }
         let mut taint = Taint::default();
         // Whole-variable assignments only: writing one element of an array does not make the
         // array a request value.
@@ -686,55 +718,86 @@ impl TaintLanguage {
                 best = Some(hit);
             }
         };
-        for sink in &self.sinks {
-            for found in sink.pattern.captures_iter(view) {
-                let Some(whole) = found.get(0) else { continue };
-                let name = found.get(1).map_or(&b""[..], |m| m.as_bytes());
-                let args = call_arguments(view, whole.end());
-                let checked = match (sink.position)(name) {
-                    ArgPosition::Any => args,
-                    ArgPosition::Nth(n) => nth_argument(args, n),
-                };
-                if self.sanitizers.is_match(checked) {
-                    continue;
-                }
-                let flows = referenced_names(checked, self.sigil)
+        for (sink, calls) in self.sinks.iter().zip(&sink_calls) {
+            let reached = calls.iter().find(|call| {
+                call.names
                     .iter()
-                    .any(|var| taint.reaches(var, whole.start(), view, scope));
-                if flows {
-                    consider(HeuristicHit {
-                        name: "request_input_to_sink",
-                        description: sink.description,
-                        score: sink.score,
-                        offset: Some(whole.start()),
-                    });
-                    break;
-                }
+                    .any(|var| taint.reaches(var, call.start, view, scope))
+            });
+            if let Some(call) = reached {
+                consider(HeuristicHit {
+                    name: "request_input_to_sink",
+                    description: sink.description,
+                    score: sink.score,
+                    offset: Some(call.start),
+                });
             }
         }
-        if let Some(var_call) = &self.var_call {
-            for caps in var_call.captures_iter(view) {
-                let (Some(whole), Some(var)) = (caps.get(0), caps.get(1)) else {
-                    continue;
-                };
+        let called = variable_calls
+            .iter()
+            .find(|call| taint.reaches(call.var, call.start, view, scope));
+        if let Some(call) = called {
+            consider(HeuristicHit {
+                name: "request_chosen_function",
+                description: "variable holding request input is called as a function",
+                score: 90,
+                offset: Some(call.var_start.saturating_sub(1)),
+            });
+        }
+        hits.extend(best);
+    }
+
+    /// Per sink, its calls whose checked argument is unsanitised and names variables.
+    fn sink_calls<'v>(&self, view: &'v [u8]) -> Vec<Vec<SinkCall<'v>>> {
+        self.sinks
+            .iter()
+            .map(|sink| {
+                sink.pattern
+                    .captures_iter(view)
+                    .filter_map(|found| {
+                        let whole = found.get(0)?;
+                        let name = found.get(1).map_or(&b""[..], |m| m.as_bytes());
+                        let args = call_arguments(view, whole.end());
+                        let checked = match (sink.position)(name) {
+                            ArgPosition::Any => args,
+                            ArgPosition::Nth(n) => nth_argument(args, n),
+                        };
+                        if self.sanitizers.is_match(checked) {
+                            return None;
+                        }
+                        let names = referenced_names(checked, self.sigil);
+                        (!names.is_empty()).then_some(SinkCall {
+                            start: whole.start(),
+                            names,
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Variables called as functions (not `new $class(...)`).
+    fn variable_calls<'v>(&self, view: &'v [u8]) -> Vec<VariableCall<'v>> {
+        let Some(var_call) = &self.var_call else {
+            return Vec::new();
+        };
+        var_call
+            .captures_iter(view)
+            .filter_map(|caps| {
+                let (whole, var) = (caps.get(0)?, caps.get(1)?);
                 let head = view.get(..var.start()).unwrap_or_default();
                 let head = head.get(head.len().saturating_sub(8)..).unwrap_or_default();
                 let after_new = head.trim_ascii_end().strip_suffix(b"$").unwrap_or_default();
                 if after_new.trim_ascii_end().ends_with(b"new") {
-                    continue;
+                    return None;
                 }
-                if taint.reaches(var.as_bytes(), whole.start(), view, scope) {
-                    consider(HeuristicHit {
-                        name: "request_chosen_function",
-                        description: "variable holding request input is called as a function",
-                        score: 90,
-                        offset: Some(var.start().saturating_sub(1)),
-                    });
-                    break;
-                }
-            }
-        }
-        hits.extend(best);
+                Some(VariableCall {
+                    start: whole.start(),
+                    var: var.as_bytes(),
+                    var_start: var.start(),
+                })
+            })
+            .collect()
     }
 }
 

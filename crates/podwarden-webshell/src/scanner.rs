@@ -167,12 +167,13 @@ impl Scanner {
         let outcomes: Vec<Outcome> = files
             .par_iter()
             .map_init(
+                // One yara-x scanner and one read buffer per worker, reused for every file.
                 || {
                     let mut yara = yara_x::Scanner::new(&scanner.rules);
                     yara.max_matches_per_pattern(MAX_MATCHES_PER_PATTERN);
-                    yara
+                    (yara, Vec::new())
                 },
-                |yara, path| scanner.scan_path(yara, path, options.max_file_size),
+                |(yara, buffer), path| scanner.scan_path(yara, buffer, path, options.max_file_size),
             )
             .collect();
         for outcome in outcomes {
@@ -197,13 +198,19 @@ impl Scanner {
         summary
     }
 
-    fn scan_path(&self, yara: &mut yara_x::Scanner<'_>, path: &Path, max_size: u64) -> Outcome {
+    fn scan_path(
+        &self,
+        yara: &mut yara_x::Scanner<'_>,
+        buffer: &mut Vec<u8>,
+        path: &Path,
+        max_size: u64,
+    ) -> Outcome {
         if sniff::is_opaque_extension(path) {
             return Outcome::Binary;
         }
-        let data = match read_bounded(path, max_size) {
-            Ok(Some(data)) => data,
-            Ok(None) => return Outcome::TooLarge,
+        let data = match read_bounded(path, max_size, buffer) {
+            Ok(true) => buffer.as_slice(),
+            Ok(false) => return Outcome::TooLarge,
             Err(err) => {
                 return Outcome::Failed(FileError {
                     path: path.to_path_buf(),
@@ -212,7 +219,7 @@ impl Scanner {
             }
         };
         let bytes = u64::try_from(data.len()).unwrap_or(u64::MAX);
-        match self.scan_with(yara, path, &data) {
+        match self.scan_with(yara, path, data) {
             Ok(Some(detection)) => Outcome::Detected { bytes, detection },
             Ok(None) => Outcome::Clean { bytes },
             Err(Skip::Binary) => Outcome::Binary,
@@ -226,20 +233,19 @@ enum Skip {
     NotWebCode,
 }
 
-/// Reads at most `max_size` bytes; `Ok(None)` when the file is larger.
-fn read_bounded(path: &Path, max_size: u64) -> std::io::Result<Option<Vec<u8>>> {
+/// Reads the whole file into `buffer` (replacing its content) when it holds at most
+/// `max_size` bytes; `Ok(false)` when it is larger. The read stays bounded even when the
+/// file grows after its size was looked at.
+fn read_bounded(path: &Path, max_size: u64, buffer: &mut Vec<u8>) -> std::io::Result<bool> {
+    buffer.clear();
     let file = std::fs::File::open(path)?;
     let length = file.metadata()?.len();
     if length > max_size {
-        return Ok(None);
+        return Ok(false);
     }
-    let mut data = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
-    file.take(max_size.saturating_add(1))
-        .read_to_end(&mut data)?;
-    if u64::try_from(data.len()).unwrap_or(u64::MAX) > max_size {
-        return Ok(None);
-    }
-    Ok(Some(data))
+    buffer.reserve(usize::try_from(length).unwrap_or(0).saturating_add(1));
+    file.take(max_size.saturating_add(1)).read_to_end(buffer)?;
+    Ok(u64::try_from(buffer.len()).unwrap_or(u64::MAX) <= max_size)
 }
 
 /// Collects regular files under `root` without following symlinks.
