@@ -21,6 +21,8 @@ mod support;
 
 use axum::http::{Method, StatusCode};
 use fake_apiserver::FakeApiServer;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use findings_support::{
     crate_package, network_detection, post_events, post_inventory, process_detection,
@@ -29,6 +31,7 @@ use findings_support::{
 use podwarden_server::AppState;
 use podwarden_server::clusters::patch::KubePatcher;
 use podwarden_server::config::ConfigFile;
+use podwarden_server::console::i18n::{Lang, catalogue};
 use podwarden_server::findings::detections::AlertStatus;
 use podwarden_server::store::TenantId;
 use podwarden_server::store::alerts::AlertFilter;
@@ -51,6 +54,48 @@ const WIDTH: u32 = 1440;
 const HEIGHT: u32 = 900;
 /// How long to wait for something to appear on a page.
 const PATIENCE: Duration = Duration::from_secs(15);
+
+/// Lists what keeps the current page from being usable with a screen reader or by people
+/// with low vision: unlabelled controls, nameless buttons and links, text under WCAG AA
+/// contrast (4.5:1, 3:1 for large text) against the first opaque background behind it.
+const AUDIT_SCRIPT: &str = r#"
+const problems = [];
+const visible = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+  const labelled = (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]'))
+    || el.closest('label') || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+  if (!labelled) problems.push('unlabelled control ' + el.outerHTML.slice(0, 120));
+}
+for (const el of document.querySelectorAll('button, a[href]')) {
+  const name = (el.textContent || '').trim() || el.getAttribute('aria-label') || el.getAttribute('title');
+  if (!name) problems.push('nameless ' + el.outerHTML.slice(0, 120));
+}
+const rgb = s => { const m = /rgba?\(([^)]+)\)/.exec(s); if (!m) return null;
+  const p = m[1].split(',').map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+const background = el => { for (let e = el; e; e = e.parentElement) {
+  const c = rgb(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; }
+  return { r: 255, g: 255, b: 255, a: 1 }; };
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+const seen = new Set();
+while (walker.nextNode()) {
+  const el = walker.currentNode.parentElement;
+  if (!el || seen.has(el) || !walker.currentNode.textContent.trim()) continue;
+  seen.add(el);
+  if (!visible(el) || el.closest('[aria-disabled=true], button:disabled, .sr-only, .skip')) continue;
+  const style = getComputedStyle(el);
+  const fg = rgb(style.color), bg = background(el);
+  if (!fg) continue;
+  const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+  const large = size >= 24 || (bold && size >= 18.66);
+  if (ratio < (large ? 3 : 4.5)) problems.push('contrast ' + ratio.toFixed(2) + ':1 ' + style.color
+    + ' on rgb(' + bg.r + ',' + bg.g + ',' + bg.b + '): ' + walker.currentNode.textContent.trim().slice(0, 40));
+}
+return problems.slice(0, 20);
+"#;
 
 /// Chromium and chromedriver, or a failure naming the packages to install.
 fn programs() -> (PathBuf, PathBuf) {
@@ -315,9 +360,96 @@ impl Ui {
             .unwrap_or(0)
     }
 
-    /// Saves the whole page (the window grown to its height) as `{name}.png`.
+    /// Presses a key in the focused element.
+    async fn press(&self, key: Key) {
+        self.client
+            .active_element()
+            .await
+            .unwrap_or_else(|e| panic!("focused element: {e}"))
+            .send_keys(&key.to_string())
+            .await
+            .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+    }
+
+    /// Moves the focus to the top of the document, presses Tab, and describes what has the
+    /// focus then (tag, class and text).
+    async fn keyboard_focus_after_tab(&self) -> String {
+        self.client
+            .execute(
+                "if (document.activeElement) { document.activeElement.blur(); } window.scrollTo(0, 0);",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("blur: {e}"));
+        self.client
+            .perform_actions(
+                KeyActions::new("keyboard".to_string())
+                    .then(KeyAction::Down {
+                        value: Key::Tab.into(),
+                    })
+                    .then(KeyAction::Up {
+                        value: Key::Tab.into(),
+                    }),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("Tab: {e}"));
+        self.client
+            .execute(
+                "const e = document.activeElement; return e.tagName + '.' + e.className + ' ' + e.textContent.trim();",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// Waits until nothing matches `css`.
+    async fn wait_gone(&self, css: &str) {
+        let started = Instant::now();
+        while self.count(css).await > 0 {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{css} stayed on {}",
+                self.path().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Checks the page as it stands, then saves the whole page (the window grown to its
+    /// height) as `{name}.png`.
     async fn shot(&self, name: &str) {
+        self.audit().await;
         self.shot_at(name, WIDTH).await;
+    }
+
+    /// Accessibility of the page as rendered: every form control has a label, every button
+    /// and link a name, and visible text meets WCAG AA contrast on its actual background.
+    async fn audit(&self) {
+        let problems = self.audit_problems().await;
+        assert!(
+            problems.is_empty(),
+            "accessibility problems on {}:\n{}",
+            self.path().await,
+            problems.join("\n")
+        );
+    }
+
+    async fn audit_problems(&self) -> Vec<String> {
+        let problems = self
+            .client
+            .execute(AUDIT_SCRIPT, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("audit script: {e}"));
+        problems
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_else(|| panic!("audit script returned {problems}"))
     }
 
     async fn shot_at(&self, name: &str, width: u32) {
@@ -376,6 +508,24 @@ impl Ui {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default()
     }
+}
+
+/// The English catalogue's texts that a Japanese page must not show: those that differ
+/// in Japanese, have no placeholder, and are phrases (a space), not a name or a unit.
+fn english_only_texts() -> Vec<&'static str> {
+    let english = catalogue(Lang::En);
+    let japanese = catalogue(Lang::Ja);
+    let mut texts: Vec<&'static str> = english
+        .iter()
+        .filter(|(key, text)| {
+            japanese.get(key.as_str()) != Some(*text) && !text.contains('{') && text.contains(' ')
+        })
+        .map(|(_, text)| text.as_str())
+        .collect();
+    texts.sort_unstable();
+    texts.dedup();
+    assert!(texts.len() > 100, "{} English texts", texts.len());
+    texts
 }
 
 async fn assets_of(env: &Env, tenant: TenantId) -> Vec<AssetView> {
@@ -465,11 +615,30 @@ async fn a_user_runs_the_console_in_a_browser() {
         base: format!("http://{addr}"),
         shots: screenshot_dir(),
     };
+    println!("console screenshots: {}", ui.shots.display());
 
     // Signed out, a page sends the user to the sign-in form, and back after it.
     ui.go("/assets").await;
     assert!(ui.path().await.starts_with("/login"), "{}", ui.path().await);
     ui.shot("01-login").await;
+    // The audit finds what it looks for: faint text and a control without a label.
+    ui.client
+        .execute(
+            "const p = document.createElement('p'); p.textContent = 'faint text'; p.style.color = '#b0b0b0'; \
+             p.style.background = '#ffffff'; document.body.append(p, document.createElement('input'));",
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("probe: {e}"));
+    let found = ui.audit_problems().await;
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("contrast") && p.ends_with("faint text"))
+            && found.iter().any(|p| p.starts_with("unlabelled control")),
+        "{found:?}"
+    );
+    ui.go("/assets").await;
     ui.type_into("#token", &admin).await;
     ui.click_and_load("form.login button[type=submit]").await;
     assert_eq!(ui.path().await, "/assets");
@@ -512,7 +681,20 @@ async fn a_user_runs_the_console_in_a_browser() {
     ui.click("button[data-open=enable-dialog]").await;
     ui.find("#enable-dialog[open]").await;
     let rules = ui.text("#enable-dialog").await;
-    assert!(rules.contains("First time ever enabled"), "{rules}");
+    for case in [
+        "First time ever enabled: every asset is bound, and new assets are added automatically",
+        "Enabled again after being switched off: the assets bound before are bound again",
+        "An overdue account that pays: what was bound stays as it was",
+        "This is the first time protection is enabled here: the first rule applies",
+    ] {
+        assert!(rules.contains(case), "{case:?} not explained in {rules}");
+    }
+    assert!(
+        ui.text("#enable-dialog li.current")
+            .await
+            .starts_with("First time ever enabled"),
+        "the rule that applies is highlighted"
+    );
     ui.shot_viewport("04-enable-dialog").await;
     ui.click("#enable-dialog button[type=submit]").await;
     ui.wait_text("#protection-state", "Active").await;
@@ -629,6 +811,8 @@ async fn a_user_runs_the_console_in_a_browser() {
     assert_eq!(ui.text("[data-selected-count]").await, "2");
     ui.click("#quota-form input[name=action][value=remove]")
         .await;
+    // Auto-add was turned on by the first enable; switch it off here.
+    ui.click("#quota-form input[name=auto_add]").await;
     ui.shot_viewport("09-quota-dialog").await;
     ui.click_and_load("#quota-form button[type=submit]").await;
     assert!(
@@ -639,11 +823,73 @@ async fn a_user_runs_the_console_in_a_browser() {
     let bound = |assets: &[AssetView], id: i64| assets.iter().any(|a| a.id == id && a.bound);
     let now = assets_of(&env, tenant).await;
     assert!(!bound(&now, web) && !bound(&now, api));
+    let auto_add = |env: &Env| {
+        let store = env.store.clone();
+        async move {
+            store
+                .protection(tenant)
+                .await
+                .map(|p| p.auto_add)
+                .unwrap_or_else(|e| panic!("protection: {e}"))
+        }
+    };
+    assert!(!auto_add(&env).await, "auto-add switched off in the dialog");
     ui.click("button[data-open=quota-dialog]").await;
+    ui.find("#quota-dialog[open]").await;
+    ui.click("#quota-form input[name=action][value=add]").await;
     ui.click("#quota-form input[name=target][value=all]").await;
+    ui.click("#quota-form input[name=auto_add]").await;
     ui.click_and_load("#quota-form button[type=submit]").await;
     let now = assets_of(&env, tenant).await;
     assert!(bound(&now, web) && bound(&now, api), "bound again");
+    assert!(auto_add(&env).await, "auto-add switched on in the dialog");
+
+    // One asset unbound from its own page, then protection switched off and enabled again:
+    // the dialog now points at the second rule, and what was bound before is bound again.
+    ui.go(&format!("/assets/{api}")).await;
+    ui.click_and_load("form[action$='/quota'] button[value=remove]")
+        .await;
+    assert!(
+        ui.flash().await.contains("Asset unbound"),
+        "{}",
+        ui.flash().await
+    );
+    ui.go("/").await;
+    ui.click("button[data-open=off-dialog]").await;
+    ui.find("#off-dialog[open]").await;
+    ui.click_and_load("#off-dialog button[value=disable]").await;
+    assert!(
+        ui.flash().await.contains("Protection switched off"),
+        "{}",
+        ui.flash().await
+    );
+    assert!(!assets_of(&env, tenant).await.iter().any(|a| a.bound));
+    ui.click("button[data-open=enable-dialog]").await;
+    ui.find("#enable-dialog[open]").await;
+    assert!(
+        ui.text("#enable-dialog li.current")
+            .await
+            .starts_with("Enabled again after being switched off"),
+        "the second rule is highlighted"
+    );
+    assert!(
+        ui.text("#enable-dialog .banner")
+            .await
+            .contains("the second rule applies")
+    );
+    ui.shot_viewport("09b-enable-again-dialog").await;
+    ui.click_and_load("#enable-dialog button[type=submit]")
+        .await;
+    let now = assets_of(&env, tenant).await;
+    assert!(
+        bound(&now, web) && !bound(&now, api),
+        "the bound set before switching off is restored"
+    );
+    ui.go(&format!("/assets/{api}")).await;
+    ui.click_and_load("form[action$='/quota'] button[value=add]")
+        .await;
+    assert!(bound(&assets_of(&env, tenant).await, api));
+    ui.go("/assets").await;
 
     // Pause and resume from the assets page.
     ui.click("button[data-open=pause-dialog]").await;
@@ -721,6 +967,29 @@ async fn a_user_runs_the_console_in_a_browser() {
     ui.shot("13-alerts-unhandled").await;
     ui.go(&format!("/alerts/{webshell}")).await;
     ui.shot("14-alert-detail").await;
+
+    // Keyboard: Tab from the top reaches the skip link first; the Handle dialog opens with
+    // Enter, takes the focus, and closes with Escape.
+    let first_stop = ui.keyboard_focus_after_tab().await;
+    assert!(first_stop.contains("skip"), "first Tab stop: {first_stop}");
+    let opener = ui.find("button[data-open=handle-dialog]").await;
+    ui.client
+        .execute("arguments[0].focus();", vec![json!(opener)])
+        .await
+        .unwrap_or_else(|e| panic!("focus: {e}"));
+    ui.press(Key::Enter).await;
+    ui.find("#handle-dialog[open]").await;
+    let inside = ui
+        .client
+        .execute(
+            "return document.activeElement.closest('#handle-dialog') !== null;",
+            vec![],
+        )
+        .await
+        .unwrap_or(Value::Null);
+    assert_eq!(inside, Value::Bool(true), "the dialog takes the focus");
+    ui.press(Key::Escape).await;
+    ui.wait_gone("#handle-dialog[open]").await;
 
     handle(
         &ui,
@@ -890,17 +1159,41 @@ async fn a_user_runs_the_console_in_a_browser() {
     ui.go("/settings").await;
     ui.shot("28-settings").await;
 
-    // Switch language: every page speaks Japanese.
+    // Switch language: every page speaks Japanese, with no English text of the catalogue
+    // left on it; then back to English.
+    ui.go("/").await;
     ui.click_and_load("header a[hreflang=ja]").await;
     ui.find("html[lang=ja]").await;
+    assert_eq!(ui.path().await, "/", "the switch stays on the page");
     assert!(ui.text("nav.side").await.contains("サーバーレス資産"));
-    ui.shot("29-overview-ja").await;
-    ui.go("/assets").await;
-    ui.shot("30-assets-ja").await;
-    ui.go(&format!("/alerts/{webshell}")).await;
-    ui.shot("31-alert-ja").await;
+    // Rule names are data the agent sent (one is also a catalogue text), not console text.
+    let mut english = english_only_texts();
+    english.retain(|text| !alerts.iter().any(|a| a.rule_name == *text));
+    let pages_ja = [
+        ("29-overview-ja", "/".to_string()),
+        ("30-assets-ja", "/assets".to_string()),
+        ("31-asset-detail-ja", format!("/assets/{web}")),
+        ("32-alerts-ja", "/alerts?tab=handled".to_string()),
+        ("33-alert-ja", format!("/alerts/{webshell}")),
+        ("34-vulnerabilities-ja", "/vulnerabilities".to_string()),
+        ("35-baseline-ja", "/baseline".to_string()),
+        ("36-usage-ja", "/usage".to_string()),
+        ("37-settings-ja", "/settings".to_string()),
+    ];
+    for (shot, path) in &pages_ja {
+        ui.go(path).await;
+        ui.find("html[lang=ja]").await;
+        let text = ui.text("body").await;
+        let left: Vec<&&str> = english.iter().filter(|e| text.contains(**e)).collect();
+        assert!(
+            left.is_empty(),
+            "English text on {path} in Japanese: {left:?}"
+        );
+        ui.shot(shot).await;
+    }
     ui.click_and_load("header a[hreflang=en]").await;
     ui.find("html[lang=en]").await;
+    assert!(ui.text("nav.side").await.contains("Serverless assets"));
 
     // A viewer sees everything and no control it cannot use.
     ui.click_and_load("form[action='/logout'] button").await;
@@ -920,7 +1213,7 @@ async fn a_user_runs_the_console_in_a_browser() {
     ui.go("/assets").await;
     assert_eq!(ui.count("#sync-button").await, 0);
     assert_eq!(ui.count("input[name=asset_ids]").await, 0);
-    ui.shot("32-assets-viewer").await;
+    ui.shot("38-assets-viewer").await;
     ui.go(&format!("/alerts/{reverse_shell}")).await;
     assert_eq!(ui.count("button[data-open]").await, 0);
 

@@ -347,7 +347,7 @@ pub async fn detail(
                     h2 #summary-h { (ctx.t("alerts.summary")) }
                     dl.kv {
                         dt { (ctx.t("alerts.col.asset")) } dd { (asset_cell(&alert.asset)) }
-                        dt { (ctx.t("asset.container")) } dd { (alert.container) }
+                        dt { (ctx.t("asset.container")) } dd { @if alert.container.is_empty() { span.muted { "—" } } @else { (alert.container) } }
                         dt { (ctx.t("alerts.col.rule")) } dd { (alert.rule_name) " " span.muted { "(" (alert.rule_id) ")" } }
                         dt { (ctx.t("alerts.description")) } dd { (alert.description) }
                         dt { (ctx.t("alerts.col.first_seen")) } dd { (ctx.time(Some(alert.first_seen))) }

@@ -168,13 +168,17 @@ pub async fn page(
                             @for (day, total) in days.iter().rev() {
                                 @let key = day.to_string();
                                 tr {
-                                    td { (key) }
+                                    td.nowrap {
+                                        a href=(Query::default().with("from", Some(&key)).with("to", Some(&key)).href("/usage"))
+                                            title=(ctx.t("usage.day_detail")) { (key) }
+                                    }
                                     td.num { (ctx.n(total.assets)) }
                                     td.num { (format_scaled(i128::from(total.millicore_seconds), 3)) }
                                     td.num { "$" (format_scaled(i128::from(total.cost_pico), 12)) }
                                     td.small {
                                         @match bills_by_day.get(key.as_str()) {
                                             Some(bill) => { span.badge.ok { (ctx.t("usage.bill_closed")) } " $" (bill.cost_usd) }
+                                            None if total.millicore_seconds == 0 => span.muted { "—" },
                                             None => span.muted { (ctx.t("usage.bill_pending")) },
                                         }
                                     }
