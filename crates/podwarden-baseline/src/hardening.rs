@@ -150,7 +150,12 @@ fn capabilities(pod: &Pod<'_>, out: &mut Vec<Violation>) {
         return;
     }
     for c in &pod.containers {
-        if c.capabilities("drop").iter().any(|(_, cap)| *cap == "ALL") {
+        // containerd, CRI-O and Docker read "all" in any case as every capability (the Pod
+        // Security Standards check, pss.capabilities_restricted, wants "ALL" exactly).
+        if c.capabilities("drop")
+            .iter()
+            .any(|(_, cap)| cap.eq_ignore_ascii_case("ALL"))
+        {
             continue;
         }
         let v = at(

@@ -151,6 +151,25 @@ fn hardening_cases() {
         &[remove(&format!("{APP}/securityContext/capabilities"))],
         &[("hardening.capabilities", app)],
     );
+    // Found cross-checking with checkov on Kubernetes' coredns addon (`drop: [all]`): the
+    // runtimes drop every capability for "all" in any case, so the hardening check passes; the
+    // standard's restricted check stays exact (see pss_levels_report_nothing_but_the_standard).
+    check_case(
+        "drops all in lower case",
+        &[set(
+            &format!("{APP}/securityContext/capabilities/drop"),
+            json!(["all"]),
+        )],
+        &[],
+    );
+    check_case(
+        "drops only NET_RAW",
+        &[set(
+            &format!("{APP}/securityContext/capabilities/drop"),
+            json!(["NET_RAW"]),
+        )],
+        &[("hardening.capabilities", app)],
+    );
     check_case(
         "adds dangerous capabilities",
         &[set(
@@ -375,6 +394,27 @@ fn pss_levels_report_nothing_but_the_standard() {
         .is_empty()
     );
     assert!(!check_document(&loose, &Options::default()).is_empty());
+    // The standard wants "ALL" exactly (upstream compares case-sensitively), even though the
+    // runtimes accept "all" and hardening.capabilities does too.
+    let lower_all = apply_patch(
+        &good(),
+        &[set(
+            &format!("{APP}/securityContext/capabilities/drop"),
+            json!(["all"]),
+        )],
+    )
+    .expect("patch");
+    let ids: Vec<String> = check_document(
+        &lower_all,
+        &Options {
+            level: Level::Restricted,
+            ..Options::default()
+        },
+    )
+    .into_iter()
+    .map(|f| f.check_id)
+    .collect();
+    assert_eq!(ids, ["pss.capabilities_restricted"]);
 }
 
 #[test]
