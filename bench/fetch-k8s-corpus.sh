@@ -9,15 +9,15 @@
 #   - the `ansible` binary package: the community.okd collection's manifests.
 # Only YAML/JSON files that hold a pod-bearing object (Pod, PodTemplate, ReplicationController,
 # ReplicaSet, Deployment, DaemonSet, StatefulSet, Job, CronJob) are kept. Upstream's
-# staging/src/k8s.io/api/testdata is left out: it is fuzzer output for round-trip tests, not
-# manifests anybody would apply. Files keep their upstream relative path (flattened with `__`)
+# staging/src/k8s.io/api/testdata goes to DIR.roundtrip instead: it is fuzzer output for
+# round-trip tests, not manifests anybody would apply. Files keep their upstream relative path (flattened with `__`)
 # so a finding can be traced back. Nothing is committed: the corpus is third-party data.
 #
 # Source packages are fetched with a private apt configuration (its own sources list with a
 # deb-src line and its own lists directory), so the machine's apt setup is left alone.
 #
 # Usage: bench/fetch-k8s-corpus.sh [DIR]   (default /tmp/podwarden-k8s-corpus)
-# Prints the number of files and the directory.
+# Writes DIR and DIR.roundtrip (see below); prints the number of files in each.
 set -euo pipefail
 
 out=${1:-/tmp/podwarden-k8s-corpus}
@@ -34,19 +34,38 @@ apt-get "${apt_opts[@]}" -qq update
 (cd "$work/src" && apt-get -o APT::Sandbox::User=root -qq download ansible 2>&1 | grep -v 'unsandboxed' || true)
 
 mkdir -p "$work/tree/kubernetes" "$work/tree/etcd" "$work/tree/ansible"
-tar xzf "$work"/src/kubernetes_*.orig.tar.gz -C "$work/tree/kubernetes" \
-  --wildcards '*.yaml' '*.yml' '*.json'
+# Besides .yaml/.yml/.json: the addon templates (.yaml.in, .yaml.sed, .yaml.base: YAML with
+# __PILLAR__ placeholders or salt/Go templates), the GCE static pod .manifest files and the
+# e2e `pod` file; they are copied with .yaml appended so that both tools read them.
+tar xzf "$work"/src/kubernetes_*.orig.tar.gz -C "$work/tree/kubernetes" --exclude='*/vendor/*' \
+  --wildcards '*.yaml' '*.yml' '*.json' '*.in' '*.sed' '*.base' '*.manifest' '*/testing-manifests/pod'
 tar xzf "$work"/src/etcd_*.orig.tar.gz -C "$work/tree/etcd" --wildcards '*.yaml' '*.yml' '*.json'
 dpkg-deb -x "$work"/src/ansible_*.deb "$work/tree/ansible"
 
 pod_kinds='(Pod|PodTemplate|ReplicationController|ReplicaSet|Deployment|DaemonSet|StatefulSet|Job|CronJob)'
 # A line `kind: X` (YAML, possibly a list item) or `"kind": "X"` (JSON).
 pattern="^[[:space:]]*(- )?\"?kind\"?:[[:space:]]*\"?${pod_kinds}\"?,?[[:space:]]*$"
-(cd "$work/tree" && grep -rlE "$pattern" --include='*.yaml' --include='*.yml' --include='*.json' .) |
-  grep -v '/staging/src/k8s.io/api/testdata/' | sort >"$work/files"
-while read -r rel; do
-  rel=${rel#./}
-  flat=${rel//\//__}
-  cp "$work/tree/$rel" "$out/$flat"
-done <"$work/files"
+(cd "$work/tree" && grep -rlE "$pattern" --include='*.yaml' --include='*.yml' --include='*.json' \
+  --include='*.in' --include='*.sed' --include='*.base' --include='*.manifest' --include=pod .) |
+  sort >"$work/files"
+# copy LIST DIR: flattens each path of LIST (relative to the tree) into DIR.
+copy() {
+  while read -r rel; do
+    rel=${rel#./}
+    flat=${rel//\//__}
+    case $flat in
+      *.yaml | *.yml | *.json) ;;
+      *) flat=$flat.yaml ;;
+    esac
+    cp "$work/tree/$rel" "$2/$flat"
+  done <"$1"
+}
+grep -v '/staging/src/k8s.io/api/testdata/' "$work/files" >"$work/real" || true
+copy "$work/real" "$out"
 echo "$(find "$out" -type f | wc -l) files in $out"
+# The round-trip fuzz data, kept apart: valid-shaped objects with random values (negative
+# UIDs, odd capability names, ephemeral containers), good for finding edge cases.
+mkdir -p "$out.roundtrip"
+grep '/staging/src/k8s.io/api/testdata/' "$work/files" >"$work/roundtrip" || true
+copy "$work/roundtrip" "$out.roundtrip"
+echo "$(find "$out.roundtrip" -type f | wc -l) files in $out.roundtrip"
