@@ -621,8 +621,12 @@ fn scan_one(
     event: Option<podwarden_api::event::Event>,
     container: Option<Container>,
 ) {
-    let Ok((bytes, sha)) = scan::read_confined(root, path, scan::MAX_WEB_FILE) else {
-        return;
+    let (bytes, sha) = match scan::read_confined(root, path, scan::MAX_WEB_FILE) {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::debug!(root = %root.display(), path, "not scanned: {e}");
+            return;
+        }
     };
     shared
         .counters

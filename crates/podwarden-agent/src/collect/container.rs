@@ -111,6 +111,7 @@ impl Containers {
             labels: self.pod.labels.clone(),
         };
         let index = ContainerIndex::try_from(self.slots.len()).ok()?;
+        tracing::debug!(index, pid, mnt_ns = ns, own, id = %info.id, "new container");
         self.slots.push(ContainerSlot {
             mnt_ns: ns,
             info,
@@ -152,6 +153,7 @@ impl Containers {
     pub fn joined(&mut self, index: ContainerIndex, pid: u32) {
         if let Some(slot) = self.slots.get_mut(index as usize) {
             if slot.members == 0 {
+                tracing::debug!(index, pid, "container root reached through a new member");
                 slot.root_pid = pid;
             }
             slot.members += 1;

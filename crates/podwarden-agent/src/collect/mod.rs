@@ -4,6 +4,7 @@
 //! and hands back events (not yet stamped) and files to scan.
 
 pub mod container;
+pub mod fanotify;
 pub mod net;
 pub mod netlink;
 pub mod process;
@@ -113,6 +114,8 @@ pub struct Collector {
     connector: Option<ProcConnector>,
     /// Why the connector is not used (for the status).
     connector_note: Option<String>,
+    /// What fanotify would allow here (for the status).
+    fanotify: fanotify::FanotifyAvailability,
     notices: Vec<ProcNotice>,
     changes: Vec<FileChange>,
     next_tick: Instant,
@@ -147,15 +150,14 @@ impl Collector {
                 .ok()
                 .map(|_| procfs::parse_status(&text))
                 .unwrap_or_default();
-            let uid_map =
-                std::fs::read_to_string(config.proc_path.join("self/uid_map")).unwrap_or_default();
-            let initial_user_ns =
-                uid_map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
-            match ProcConnector::open(
-                status.pid_ns_depth,
-                status.cap_effective.unwrap_or(0),
-                initial_user_ns,
-            ) {
+            let mut link = Vec::new();
+            let mut ns_inode = |kind: &str| {
+                proc.readlink(RelPath::pid(own_pid, kind).as_cstr(), &mut link)
+                    .ok()
+                    .and_then(|()| procfs::namespace_inode(&link))
+            };
+            let initial = netlink::in_initial_namespaces(ns_inode("ns/pid"), ns_inode("ns/user"));
+            match ProcConnector::open(initial, status.cap_effective.unwrap_or(0)) {
                 Ok(connector) => Some(connector),
                 Err(e) => {
                     connector_note = Some(e.to_string());
@@ -163,6 +165,7 @@ impl Collector {
                 }
             }
         } else {
+            connector_note = Some("disabled by configuration".to_string());
             None
         };
         let watcher = if config.watch_web_roots {
@@ -178,6 +181,7 @@ impl Collector {
             watcher,
             connector,
             connector_note,
+            fanotify: fanotify::probe(),
             notices: Vec::with_capacity(256),
             changes: Vec::new(),
             next_tick: Instant::now(),
@@ -190,7 +194,8 @@ impl Collector {
         })
     }
 
-    /// Names of the collectors in use, for the agent status.
+    /// Names of the collectors in use, for the agent status, followed by the event sources
+    /// not in use and why (`name: ...`), so the status says honestly what the pod allows.
     pub fn collectors(&self) -> Vec<String> {
         let mut names = vec!["proc-poll".to_string(), "proc-net".to_string()];
         if self.connector.is_some() {
@@ -199,6 +204,13 @@ impl Collector {
         if self.watcher.is_some() {
             names.push("inotify".to_string());
         }
+        if self.connector.is_none() {
+            names.push(format!(
+                "netlink-proc-connector: not used ({})",
+                self.connector_note.as_deref().unwrap_or("unavailable")
+            ));
+        }
+        names.push(self.fanotify.status_entry());
         names
     }
 
@@ -365,6 +377,7 @@ impl Collector {
         self.changes.clear();
         watcher.read(&self.proc, &self.containers, &mut self.changes);
         for change in self.changes.drain(..) {
+            tracing::debug!(path = %change.path, kind = ?change.kind, "web root change");
             let Some(root) =
                 webroot::container_root(&self.proc, &self.containers, change.container)
             else {
@@ -456,6 +469,7 @@ impl Collector {
         });
         let candidates = WebWatcher::candidates(&self.config.web_roots, &containers, &servers);
         for root in watcher.update_roots(&self.proc, &self.containers, candidates) {
+            tracing::debug!(path = %root.path, container = ?root.container, "watching a web root");
             if let Some(path) =
                 webroot::container_root(&self.proc, &self.containers, root.container)
             {

@@ -2,6 +2,11 @@
 //! notifications as they happen, so that processes shorter-lived than the poll interval are
 //! still read. It needs `CAP_NET_ADMIN` in the initial user namespace and reports pids of the
 //! initial pid namespace, so the agent only uses it there; elsewhere polling does the work.
+//!
+//! Whether the agent is in the initial namespaces is read from the namespace inodes
+//! (`/proc/self/ns/pid`, `/proc/self/ns/user`): the kernel gives the initial ones fixed
+//! numbers. `NSpid` of `/proc/self/status` cannot tell: it lists the pids from the procfs
+//! mount's namespace down, so inside a pod with its own `/proc` it has one entry too.
 
 use rustix::net::netlink::SocketAddrNetlink;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
@@ -17,6 +22,17 @@ const CN_MSG_HEADER: usize = 20;
 const PROC_EVENT_FORK: u32 = 0x0000_0001;
 const PROC_EVENT_EXEC: u32 = 0x0000_0002;
 const PROC_EVENT_EXIT: u32 = 0x8000_0000;
+
+/// Inode number of the initial user namespace (`PROC_USER_INIT_INO`, include/linux/proc_ns.h).
+pub const PROC_USER_INIT_INO: u64 = 0xEFFF_FFFD;
+/// Inode number of the initial pid namespace (`PROC_PID_INIT_INO`).
+pub const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
+
+/// Whether the namespaces read from `/proc/self/ns/{pid,user}` are the initial ones (where
+/// the connector's pids are the agent's pids). Unreadable namespaces count as not initial.
+pub fn in_initial_namespaces(pid_ns: Option<u64>, user_ns: Option<u64>) -> bool {
+    pid_ns == Some(PROC_PID_INIT_INO) && user_ns == Some(PROC_USER_INIT_INO)
+}
 
 /// One notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,14 +67,13 @@ pub enum ConnectorError {
 
 impl ProcConnector {
     /// Opens and subscribes when the agent runs where the connector's pids are its own.
-    /// `pid_ns_depth` is the number of `NSpid` entries of the agent, `cap_effective` its
-    /// `CapEff`, `initial_user_ns` whether `/proc/self/uid_map` is the identity map.
+    /// `initial_namespaces` is [`in_initial_namespaces`] of the agent, `cap_effective` its
+    /// `CapEff`.
     pub fn open(
-        pid_ns_depth: u32,
+        initial_namespaces: bool,
         cap_effective: u64,
-        initial_user_ns: bool,
     ) -> Result<ProcConnector, ConnectorError> {
-        if pid_ns_depth != 1 || !initial_user_ns {
+        if !initial_namespaces {
             return Err(ConnectorError::NotInitialNamespace);
         }
         const CAP_NET_ADMIN: u64 = 12;
@@ -161,5 +176,90 @@ pub fn parse_datagram(mut bytes: &[u8], out: &mut Vec<ProcNotice>) {
         // Messages are padded to 4 bytes.
         let advance = (len + 3) & !3;
         bytes = bytes.get(advance.min(bytes.len())..).unwrap_or_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connector_is_only_used_in_the_initial_namespaces() {
+        let check = |pid_ns: Option<u64>, user_ns: Option<u64>, expected: bool| {
+            assert_eq!(
+                in_initial_namespaces(pid_ns, user_ns),
+                expected,
+                "{pid_ns:?} {user_ns:?}"
+            );
+        };
+        check(Some(4_026_531_836), Some(4_026_531_837), true);
+        // A pod's pid namespace in the host's user namespace (its own /proc says NSpid: 1).
+        check(Some(4_026_532_181), Some(4_026_531_837), false);
+        check(Some(4_026_531_836), Some(4_026_532_200), false);
+        check(None, Some(4_026_531_837), false);
+        check(Some(4_026_531_836), None, false);
+    }
+
+    #[test]
+    fn open_refuses_outside_the_initial_namespaces() {
+        assert!(matches!(
+            ProcConnector::open(false, u64::MAX),
+            Err(ConnectorError::NotInitialNamespace)
+        ));
+        assert!(matches!(
+            ProcConnector::open(true, 0),
+            Err(ConnectorError::NoCapability)
+        ));
+    }
+
+    fn datagram(what: u32, data: [u32; 4]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let total = (NLMSG_HEADER + CN_MSG_HEADER + 16 + 16) as u32;
+        bytes.extend_from_slice(&total.to_ne_bytes());
+        bytes.extend_from_slice(&[0; NLMSG_HEADER - 4]);
+        bytes.extend_from_slice(&[0; CN_MSG_HEADER]);
+        bytes.extend_from_slice(&what.to_ne_bytes());
+        bytes.extend_from_slice(&[0; 12]); // cpu, timestamp
+        for word in data {
+            bytes.extend_from_slice(&word.to_ne_bytes());
+        }
+        bytes
+    }
+
+    #[test]
+    fn datagrams() {
+        let check = |bytes: Vec<u8>, expected: Vec<ProcNotice>| {
+            let mut out = Vec::new();
+            parse_datagram(&bytes, &mut out);
+            assert_eq!(out, expected);
+        };
+        check(
+            datagram(PROC_EVENT_FORK, [10, 10, 11, 11]),
+            vec![ProcNotice::Fork { pid: 11 }],
+        );
+        // A new thread (pid != tgid) is not a process.
+        check(datagram(PROC_EVENT_FORK, [10, 10, 12, 11]), vec![]);
+        check(
+            datagram(PROC_EVENT_EXEC, [11, 11, 0, 0]),
+            vec![ProcNotice::Exec { pid: 11 }],
+        );
+        check(
+            datagram(PROC_EVENT_EXIT, [11, 11, 0, 0]),
+            vec![ProcNotice::Exit { pid: 11 }],
+        );
+        let mut two = datagram(PROC_EVENT_EXEC, [5, 5, 0, 0]);
+        two.extend(datagram(PROC_EVENT_EXIT, [6, 6, 0, 0]));
+        check(
+            two,
+            vec![ProcNotice::Exec { pid: 5 }, ProcNotice::Exit { pid: 6 }],
+        );
+        // Cut short or lying about its length: nothing, no panic.
+        let mut short = datagram(PROC_EVENT_EXEC, [5, 5, 0, 0]);
+        short.truncate(30);
+        check(short, vec![]);
+        let mut lying = datagram(PROC_EVENT_EXEC, [5, 5, 0, 0]);
+        lying[0] = 0xff;
+        check(lying, vec![]);
+        check(Vec::new(), vec![]);
     }
 }

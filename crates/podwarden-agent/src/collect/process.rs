@@ -314,7 +314,7 @@ impl ProcessTracker {
             .get(&stat.ppid)
             .copied()
             .filter(|p| p.start_ticks <= stat.start_ticks);
-        let kernel_thread = stat.pid == 2 || stat.ppid == 2;
+        let kernel_thread = stat.is_kernel_thread();
         let mut ignored = stat.pid == self.config.own_pid || kernel_thread;
         let over_cap = self.live.len() >= self.config.max_processes;
         if over_cap {

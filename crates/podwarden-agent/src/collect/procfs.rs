@@ -332,6 +332,8 @@ pub struct Stat {
     pub pgrp: u32,
     pub session: u32,
     pub tty_nr: u32,
+    /// Kernel `PF_*` flags (field 9).
+    pub flags: u32,
     /// User and system CPU time, clock ticks.
     pub utime: u64,
     pub stime: u64,
@@ -339,6 +341,17 @@ pub struct Stat {
     pub start_ticks: u64,
     /// Resident set size, pages.
     pub rss_pages: u64,
+}
+
+/// `PF_KTHREAD` of the `stat` flags: a kernel thread.
+pub const PF_KTHREAD: u32 = 0x0020_0000;
+
+impl Stat {
+    /// A kernel thread. Told by its flag, never by pid 2 (`kthreadd`): in a pid namespace
+    /// pid 2 is an ordinary process, often the workload itself.
+    pub fn is_kernel_thread(&self) -> bool {
+        self.flags & PF_KTHREAD != 0
+    }
 }
 
 /// Parses `/proc/PID/stat`. The name is in parentheses and may itself contain `)` and spaces,
@@ -374,6 +387,7 @@ pub fn parse_stat(text: &[u8]) -> Option<Stat> {
                     .and_then(|v| u32::try_from(v).ok())
                     .unwrap_or(0)
             }
+            9 => stat.flags = parse_u32(field).unwrap_or(0),
             14 => stat.utime = parse_u64(field)?,
             15 => stat.stime = parse_u64(field)?,
             22 => stat.start_ticks = parse_u64(field)?,

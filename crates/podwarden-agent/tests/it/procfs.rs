@@ -52,6 +52,16 @@ fn stat_fields_used_by_the_agent() {
     let stat = parse_stat(b"10 (a) S 2 3 4 34817 -1 0 0 0 0 0 7 8 0 0 20 0 1 0 55 0 9 0").unwrap();
     assert_eq!((stat.pgrp, stat.session, stat.tty_nr), (3, 4, 34817));
     assert_eq!((stat.utime, stat.stime, stat.rss_pages), (7, 8, 9));
+    assert_eq!(stat.flags, 0);
+    assert!(!stat.is_kernel_thread());
+    // Captured: `cat /proc/2/stat` (kthreadd) and a shell that is pid 2 of a pid namespace.
+    let kthreadd =
+        parse_stat(b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 2 0 0 20 0 1 0 2 0 0 0").unwrap();
+    assert_eq!(kthreadd.flags, 0x20_8040);
+    assert!(kthreadd.is_kernel_thread());
+    let workload =
+        parse_stat(b"2 (sh) S 0 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 9 0 0 0").unwrap();
+    assert!(!workload.is_kernel_thread());
 }
 
 fn check_status(input: &str, expected: Status) {

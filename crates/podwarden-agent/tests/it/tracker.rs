@@ -370,6 +370,65 @@ fn sidecar_mode_attributes_containers_and_ignores_its_own() {
     assert_eq!(workloads, vec![222]);
 }
 
+#[test]
+fn kernel_threads_are_told_by_their_flag_not_by_pid_2() {
+    let fake = FakeProc::new();
+    // In a pod's pid namespace pid 2 is the workload (the pause process is 1); a kernel
+    // thread carries PF_KTHREAD (0x200000) in the flags of its stat.
+    fake.put(Proc {
+        pid: 2,
+        ppid: 0,
+        comm: "httpd",
+        start: 3,
+        argv: &["/usr/sbin/httpd", "-f"],
+        exe: "/usr/sbin/httpd",
+        mnt: 222,
+    });
+    fake.put(Proc {
+        pid: 3,
+        ppid: 2,
+        comm: "sh",
+        start: 4,
+        argv: &["sh", "-c", "id"],
+        exe: "/bin/sh",
+        mnt: 222,
+    });
+    fake.put(Proc {
+        pid: 40,
+        ppid: 0,
+        comm: "kworker/0:1",
+        start: 2,
+        argv: &[],
+        exe: "/",
+        mnt: 222,
+    });
+    std::fs::write(
+        fake.path().join("40/stat"),
+        "40 (kworker/0:1) I 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 2 0 0\n",
+    )
+    .unwrap();
+    for sidecar in [false, true] {
+        let mut table = Table::new(&fake, sidecar, 99_999);
+        assert_eq!(
+            summary(&table.tick()),
+            vec![row("exec", 2, "httpd"), row("exec", 3, "sh")],
+            "sidecar {sidecar}"
+        );
+        if sidecar {
+            let roots: Vec<u32> = table
+                .containers
+                .workloads()
+                .map(|(_, slot)| slot.root_pid)
+                .collect();
+            assert_eq!(
+                roots,
+                vec![2],
+                "the workload's root is reached through pid 2"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Live machine
 

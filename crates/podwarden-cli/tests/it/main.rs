@@ -1,4 +1,5 @@
 //! End-to-end tests of the `podwarden` binary (one test binary for the crate).
+mod agent_e2e;
 mod db;
 mod inject;
 mod rules;
