@@ -57,7 +57,7 @@ pub struct ProcConnector {
 /// Why the connector is not used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
-    #[error("not in the initial pid and user namespaces (the connector reports their pids)")]
+    #[error("not in the initial pid and user namespaces, whose pids the connector reports")]
     NotInitialNamespace,
     #[error("no CAP_NET_ADMIN")]
     NoCapability,
