@@ -102,6 +102,9 @@ pub struct ConfigFile {
     pub webhook_deny_on_refusal: Option<bool>,
     /// The injected agent sidecar (`[inject]` table; see `inject::settings`).
     pub inject: Option<crate::inject::settings::InjectFile>,
+    /// Simulations and end-to-end tests only: read "now" (Unix milliseconds) from this file
+    /// instead of the wall clock, so a real server can be driven through days in seconds.
+    pub clock_file: Option<String>,
 }
 
 impl ConfigFile {
@@ -144,6 +147,8 @@ pub struct Settings {
     pub findings: crate::findings::settings::FindingsSettings,
     /// Sidecar injection and the admission webhook's listener.
     pub inject: crate::inject::settings::InjectSettings,
+    /// When set, the server's clock reads this file ([`crate::clock::FileClock`]).
+    pub clock_file: Option<std::path::PathBuf>,
 }
 
 /// Runtime classes treated as sandboxed when the config names none.
@@ -252,6 +257,10 @@ impl Settings {
             clusters,
             findings,
             inject,
+            clock_file: file
+                .clock_file
+                .filter(|path| !path.is_empty())
+                .map(std::path::PathBuf::from),
         })
     }
 

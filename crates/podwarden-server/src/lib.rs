@@ -64,6 +64,8 @@ pub enum ServeError {
     Serve(std::io::Error),
     #[error(transparent)]
     Webhook(#[from] crate::inject::tls::WebhookError),
+    #[error(transparent)]
+    Clock(#[from] crate::clock::ClockFileError),
 }
 
 /// A started server: database open and migrated, operator bootstrapped, socket bound.
@@ -82,7 +84,11 @@ impl Server {
         settings: Settings,
         bootstrap_token: Option<&str>,
     ) -> Result<Server, ServeError> {
-        Server::start_with_clock(settings, bootstrap_token, Arc::new(SystemClock)).await
+        let clock: Arc<dyn Clock> = match &settings.clock_file {
+            Some(path) => crate::clock::FileClock::open(path)?,
+            None => Arc::new(SystemClock),
+        };
+        Server::start_with_clock(settings, bootstrap_token, clock).await
     }
 
     /// [`Server::start`] with a given clock.

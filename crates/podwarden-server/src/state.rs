@@ -42,18 +42,18 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub syncer: Arc<dyn AssetSyncer>,
-    /// Applies baseline fixes to cluster workloads (the cluster-sync feature provides one).
+    /// Applies baseline fixes to cluster workloads.
     pub patcher: Arc<dyn crate::findings::patcher::WorkloadPatcher>,
 }
 
 impl AppState {
-    /// State syncing the tenant's clusters.
+    /// State syncing the tenant's clusters and applying baseline fixes to their workloads.
     pub fn new(store: Store) -> AppState {
         AppState {
+            patcher: Arc::new(crate::clusters::patch::KubePatcher::new(store.clone())),
             store,
             metrics: Arc::new(Metrics::default()),
             syncer: Arc::new(crate::clusters::ClusterSyncer::new()),
-            patcher: Arc::new(crate::findings::patcher::NoWorkloadPatcher),
         }
     }
 }

@@ -103,6 +103,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .map(|value| value.to_str().unwrap_or("(not text)").to_string());
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -116,6 +120,15 @@ where
             })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(ApiOptionalJson(T::default()));
+        }
+        if let Some(content_type) = content_type.filter(|c| !is_json_content_type(c)) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "Expected request with `Content-Type: application/json`, got {content_type:?}"
+                ),
+            ));
         }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error_free(&mut deserializer) {
@@ -132,6 +145,18 @@ where
             )),
         }
     }
+}
+
+/// `application/json` or a `+json` type, parameters allowed.
+fn is_json_content_type(value: &str) -> bool {
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn serde_path_to_error_free<T: DeserializeOwned>(
