@@ -97,7 +97,6 @@ pub struct Heuristics {
     perl: TaintLanguage,
     python: TaintLanguage,
     php_foreach: Regex,
-    literal_chain: Regex,
     literal: Regex,
     junk_removal: Regex,
     encoded_literal: Regex,
@@ -357,9 +356,6 @@ impl Heuristics {
             php_foreach: regex(
                 r"(?i)foreach\s*\(\s*(?P<request>\$_(?:GET|POST|REQUEST|COOKIE|SERVER)\s+)?[^;{]{0,120}?\bas\s+&?\$(?P<key>\w+)(?:\s*=>\s*&?\$(?P<value>\w+))?",
             ),
-            literal_chain: regex(
-                r#"(?i)(?:'(?:[^'\\\n]|\\.){0,40}'|"(?:[^"\\\n]|\\.){0,40}"|chr\s*\(\s*(?:0x[0-9a-f]{1,2}|\d{1,3})\s*\))(?:\s*\.\s*(?:'(?:[^'\\\n]|\\.){0,40}'|"(?:[^"\\\n]|\\.){0,40}"|chr\s*\(\s*(?:0x[0-9a-f]{1,2}|\d{1,3})\s*\))){1,40}"#,
-            ),
             literal: regex(r#""((?:\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3})|[A-Za-z_.]){3,60})""#),
             junk_removal: regex(
                 r#"str_replace\s*\(\s*(['"])([^'"\n]{1,8})(['"])\s*,\s*['"]['"]\s*,\s*['"]([^'"\n]{4,80})['"]"#,
@@ -449,9 +445,9 @@ impl Heuristics {
             }
         };
         if memchr::memchr(b'.', data).is_some() {
-            for chain in self.literal_chain.find_iter(data) {
-                let decoded = decode_php_chain(chain.as_bytes());
-                if let Some(hit) = classify_hidden(&decoded, chain.start(), Hiding::Pieces) {
+            for chain in literal_chains(data) {
+                let decoded = decode_php_chain(data.get(chain.clone()).unwrap_or_default());
+                if let Some(hit) = classify_hidden(&decoded, chain.start, Hiding::Pieces) {
                     keep(hit);
                 }
             }
@@ -914,6 +910,117 @@ fn referenced_names(text: &[u8], sigil: bool) -> Vec<&[u8]> {
     names
 }
 
+/// Most pieces in one concatenation chain after the first, and most characters (or escapes)
+/// in one quoted piece.
+const MAX_CHAIN_LINKS: usize = 40;
+const MAX_PIECE_UNITS: usize = 40;
+
+/// Concatenation chains of PHP string literals and `chr()` calls (`'as'.'se'.\"rt\"`,
+/// `chr(101) . chr(0x76)`): at least two pieces joined by `.`, found left to right without
+/// overlap. A hand-written matcher for the regex (case-insensitive, ASCII)
+///
+/// `(?:'(?:[^'\\\n]|\\.){0,40}'|"(?:[^"\\\n]|\\.){0,40}"|chr\s*\(\s*(?:0x[0-9a-f]{1,2}|\d{1,3})\s*\))`
+/// followed by `(?:\s*\.\s*<the same>){1,40}`,
+///
+/// which the regex crate runs slowly (the nested bounded repeats make a large automaton).
+/// Linear: a start is tried only at a quote or a `c`, and a failed try reads one piece and
+/// the blanks after it.
+fn literal_chains(data: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut chains = Vec::new();
+    let mut at = 0;
+    while let Some(&byte) = data.get(at) {
+        if matches!(byte, b'\'' | b'"' | b'c' | b'C')
+            && let Some(end) = chain_at(data, at)
+        {
+            chains.push(at..end);
+            at = end;
+        } else {
+            at += 1;
+        }
+    }
+    chains
+}
+
+/// The end of the chain starting at `start`, if one with at least two pieces starts there.
+fn chain_at(data: &[u8], start: usize) -> Option<usize> {
+    let mut end = piece_at(data, start)?;
+    let mut links = 0;
+    while links < MAX_CHAIN_LINKS {
+        let dot = skip_blanks(data, end);
+        if data.get(dot) != Some(&b'.') {
+            break;
+        }
+        let Some(next) = piece_at(data, skip_blanks(data, dot + 1)) else {
+            break;
+        };
+        end = next;
+        links += 1;
+    }
+    (links > 0).then_some(end)
+}
+
+/// The end of the quoted string or `chr(N)` call starting at `start`.
+fn piece_at(data: &[u8], start: usize) -> Option<usize> {
+    match *data.get(start)? {
+        quote @ (b'\'' | b'"') => {
+            let mut at = start + 1;
+            let mut units = 0;
+            loop {
+                match *data.get(at)? {
+                    byte if byte == quote => return Some(at + 1),
+                    _ if units == MAX_PIECE_UNITS => return None,
+                    b'\n' => return None,
+                    b'\\' if data.get(at + 1).is_none_or(|&next| next == b'\n') => return None,
+                    b'\\' => at += 2,
+                    _ => at += 1,
+                }
+                units += 1;
+            }
+        }
+        _ => {
+            if !data.get(start..start + 3)?.eq_ignore_ascii_case(b"chr") {
+                return None;
+            }
+            let open = skip_blanks(data, start + 3);
+            if data.get(open) != Some(&b'(') {
+                return None;
+            }
+            let number = skip_blanks(data, open + 1);
+            let hex = data
+                .get(number..number + 2)
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"0x"));
+            let (digits_start, max_digits, is_digit): (usize, usize, fn(&u8) -> bool) = if hex {
+                (number + 2, 2, u8::is_ascii_hexdigit)
+            } else {
+                (number, 3, u8::is_ascii_digit)
+            };
+            let digits = data
+                .get(digits_start..)
+                .unwrap_or_default()
+                .iter()
+                .take(max_digits)
+                .take_while(|byte| is_digit(byte))
+                .count();
+            if digits == 0 {
+                return None;
+            }
+            let close = skip_blanks(data, digits_start + digits);
+            (data.get(close) == Some(&b')')).then_some(close + 1)
+        }
+    }
+}
+
+/// The first position at or after `at` that is not a regex `\s` byte (ASCII blank).
+fn skip_blanks(data: &[u8], at: usize) -> usize {
+    let blanks = data
+        .get(at..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&byte| matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+        .count();
+    at + blanks
+}
+
 /// Joins a PHP chain of string literals and `chr()` calls into the string it builds.
 fn decode_php_chain(chain: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -1129,6 +1236,18 @@ pub fn entropy(data: &[u8]) -> f64 {
         .sum()
 }
 
+/// Bytes of standard base64 (with padding), as a table for the run scan.
+static BASE64_ALPHABET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=';
+        byte += 1;
+    }
+    table
+};
+
 /// One pass over the text: longest base64 run, longest `\xNN` run, longest line.
 #[derive(Debug, Default)]
 struct TextStats {
@@ -1144,25 +1263,12 @@ impl TextStats {
     fn of(data: &[u8]) -> TextStats {
         let mut stats = TextStats::default();
         let mut run_start = 0;
-        let mut in_run = false;
-        for (i, &byte) in data.iter().enumerate() {
-            let b64 = byte.is_ascii_alphanumeric() || byte == b'+' || byte == b'/' || byte == b'=';
-            if b64 {
-                if !in_run {
-                    run_start = i;
-                    in_run = true;
-                }
-            } else if in_run {
-                in_run = false;
-                if i - run_start > stats.longest_b64_run {
-                    stats.longest_b64_run = i - run_start;
-                    stats.longest_b64_start = run_start;
-                }
+        for run in data.split(|&byte| !BASE64_ALPHABET[usize::from(byte)]) {
+            if run.len() > stats.longest_b64_run {
+                stats.longest_b64_run = run.len();
+                stats.longest_b64_start = run_start;
             }
-        }
-        if in_run && data.len() - run_start > stats.longest_b64_run {
-            stats.longest_b64_run = data.len() - run_start;
-            stats.longest_b64_start = run_start;
+            run_start += run.len() + 1;
         }
         let mut line_start = 0;
         for end in memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len())) {
@@ -1172,11 +1278,20 @@ impl TextStats {
             }
             line_start = end + 1;
         }
-        // Runs of \xNN escapes.
+        // Runs of \xNN escapes: only backslashes can start one, so jump between them; a run
+        // ends at any other byte.
         let mut run = 0;
         let mut start = 0;
         let mut i = 0;
         while let Some(&byte) = data.get(i) {
+            if byte != b'\\' {
+                run = 0;
+                match memchr::memchr(b'\\', data.get(i..).unwrap_or_default()) {
+                    Some(offset) => i += offset,
+                    None => break,
+                }
+                continue;
+            }
             let escape = byte == b'\\'
                 && data.get(i + 1) == Some(&b'x')
                 && data.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
@@ -1373,6 +1488,100 @@ mod tests {
             .collect();
         assert!(got.contains(&"encoded_blob"), "{got:?}");
         check(Language::None, &code, &[]);
+    }
+
+    /// The regex `literal_chains` stands in for; both must find the same chains.
+    const LITERAL_CHAIN: &str = r#"(?i)(?:'(?:[^'\\\n]|\\.){0,40}'|"(?:[^"\\\n]|\\.){0,40}"|chr\s*\(\s*(?:0x[0-9a-f]{1,2}|\d{1,3})\s*\))(?:\s*\.\s*(?:'(?:[^'\\\n]|\\.){0,40}'|"(?:[^"\\\n]|\\.){0,40}"|chr\s*\(\s*(?:0x[0-9a-f]{1,2}|\d{1,3})\s*\))){1,40}"#;
+
+    fn check_chains(text: &[u8], expected: Option<&[&str]>) {
+        let by_regex: Vec<std::ops::Range<usize>> = regex(LITERAL_CHAIN)
+            .find_iter(text)
+            .map(|m| m.range())
+            .collect();
+        let by_hand = literal_chains(text);
+        assert_eq!(by_hand, by_regex, "{:?}", String::from_utf8_lossy(text));
+        if let Some(expected) = expected {
+            let found: Vec<String> = by_hand
+                .iter()
+                .map(|range| String::from_utf8_lossy(&text[range.clone()]).into_owned())
+                .collect();
+            assert_eq!(found, expected, "{:?}", String::from_utf8_lossy(text));
+        }
+    }
+
+    #[test]
+    fn literal_chains_match_the_regex() {
+        let forty = "x".repeat(40);
+        let forty_one = "x".repeat(41);
+        let long_chain = vec!["'a'"; 45].join(".");
+        let table: Vec<(String, Option<Vec<&str>>)> = vec![
+            (
+                "$f = 'as'.'se'.\"rt\";".into(),
+                Some(vec!["'as'.'se'.\"rt\""]),
+            ),
+            (
+                "chr(101) . CHR( 0x76 ).chr(97)".into(),
+                Some(vec!["chr(101) . CHR( 0x76 ).chr(97)"]),
+            ),
+            ("'a' . $b . 'c'".into(), Some(vec![])),
+            ("'a'\n.\n'b'".into(), Some(vec!["'a'\n.\n'b'"])),
+            ("'it\\'s' . 'x'".into(), Some(vec!["'it\\'s' . 'x'"])),
+            ("'a\\\n' . 'b'".into(), None),
+            ("chr(0x123) . 'a'".into(), Some(vec![])),
+            ("chr(1234).'a'".into(), Some(vec![])),
+            ("chr(0x).'a'".into(), Some(vec![])),
+            ("chr(12).'a'.".into(), Some(vec!["chr(12).'a'"])),
+            (format!("'{forty}'.'b'"), None),
+            (format!("'{forty_one}'.'b'"), None),
+            (long_chain, None),
+            ("echo 'x' . 'y' . \"z\" ; $a = 'p'.\"q\"".into(), None),
+            ("'unterminated . 'a'".into(), None),
+            ("\"\\x61\" . '\\'' . chr(9) . \"\"".into(), None),
+            ("'a'.'b".into(), None),
+            ("c".into(), Some(vec![])),
+            ("'".into(), Some(vec![])),
+        ];
+        for (text, expected) in &table {
+            check_chains(text.as_bytes(), expected.as_deref());
+        }
+        // And the shipped samples, benign and malicious.
+        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+        for kind in ["benign", "malicious"] {
+            let dir = format!("{data}/{kind}");
+            let entries = std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{dir}: {err}"));
+            for entry in entries {
+                let path = entry.unwrap().path();
+                check_chains(&std::fs::read(&path).unwrap(), None);
+            }
+        }
+    }
+
+    #[test]
+    fn text_stats() {
+        let check = |text: &str, b64: (usize, usize), hex: (usize, usize), line: (usize, usize)| {
+            let stats = TextStats::of(text.as_bytes());
+            assert_eq!(
+                (stats.longest_b64_run, stats.longest_b64_start),
+                b64,
+                "base64 run of {text:?}"
+            );
+            assert_eq!(
+                (stats.longest_hex_escape_run, stats.longest_hex_escape_start),
+                hex,
+                "hex escapes of {text:?}"
+            );
+            assert_eq!(
+                (stats.longest_line, stats.longest_line_start),
+                line,
+                "longest line of {text:?}"
+            );
+        };
+        check("", (0, 0), (0, 0), (0, 0));
+        check("ab cdef gh", (4, 3), (0, 0), (10, 0));
+        check("x\nab+/=\ncd", (5, 2), (0, 0), (5, 2));
+        check("\\x41\\x4\\x42 \\x43", (3, 1), (3, 0), (16, 0));
+        check("\\\\x41\\x42\\x43", (3, 2), (3, 1), (13, 0));
+        check("\\x4g\\x41\\", (3, 1), (1, 0), (9, 0));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! cheap binary detection.
 
 use memchr::memmem;
+use regex::bytes::{Regex, RegexBuilder};
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// Server-side language of a file, as far as the scanner can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,8 +101,7 @@ pub fn language_by_content(data: &[u8]) -> Language {
     }
     if memmem::find(data, b"<%").is_some()
         || memmem::find(data, b"<jsp:").is_some()
-        || contains_ignore_case(data, b"runat=\"server\"")
-        || contains_ignore_case(data, b"runat=server")
+        || server_control_marker().is_match(data)
     {
         return server_page_language(data);
     }
@@ -116,7 +117,7 @@ fn has_php_tag(data: &[u8]) -> bool {
                 && !data
                     .get(at..at + 6)
                     .is_some_and(|tag| tag.starts_with(b"<?xml")))
-    }) || contains_ignore_case(data, b"language=\"php\"")
+    }) || php_script_marker().is_match(data)
 }
 
 /// Tells JSP from ASP in a `<% %>` page by the idioms each uses.
@@ -163,16 +164,30 @@ fn server_page_language(data: &[u8]) -> Language {
     }
 }
 
-fn contains_ignore_case(data: &[u8], needle: &[u8]) -> bool {
-    let Some(&first) = needle.first() else {
-        return true;
-    };
-    let upper = first.to_ascii_uppercase();
-    let lower = first.to_ascii_lowercase();
-    memchr::memchr2_iter(upper, lower, data).any(|at| {
-        data.get(at..at + needle.len())
-            .is_some_and(|window| window.eq_ignore_ascii_case(needle))
+/// Case-insensitive markers as byte regexes: their literal prefilter finds them about ten
+/// times faster than scanning every `r`/`R` or `l`/`L` of a file (most files scanned here are
+/// JavaScript, CSS and HTML that hold neither).
+fn case_insensitive(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| {
+        // Constant patterns, covered by this module's tests.
+        RegexBuilder::new(pattern)
+            .unicode(false)
+            .case_insensitive(true)
+            .build()
+            .unwrap_or_else(|err| panic!("marker pattern {pattern:?}: {err}"))
     })
+}
+
+/// `runat="server"` / `runat=server` in any case: an ASP.NET server control.
+fn server_control_marker() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    case_insensitive(&CELL, r#"runat=(?:"server"|server)"#)
+}
+
+/// `language="php"` in any case: `<script language="php">`.
+fn php_script_marker() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    case_insensitive(&CELL, r#"language="php""#)
 }
 
 /// The language of a text file: its extension when that names one, else its content.
@@ -218,6 +233,10 @@ mod tests {
             Language::Asp,
         );
         check("x.xml", "<?xml version=\"1.0\"?><a/>", Language::None);
+        check("x.html", "<asp:Label RUNAT=SERVER />", Language::ServerPage);
+        check("x.html", "<form RunAt=\"Server\">", Language::ServerPage);
+        check("x.html", "<form runat=\"client\">", Language::None);
+        check("x.html", "<script LANGUAGE=\"PHP\">", Language::Php);
         check("x.js", "var a = 1;", Language::None);
         check(
             "x.html",
