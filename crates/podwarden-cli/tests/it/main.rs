@@ -1,5 +1,6 @@
 //! End-to-end tests of the `podwarden` binary (one test binary for the crate).
 mod agent_e2e;
+mod center_scenarios;
 mod db;
 mod inject;
 mod rules;
