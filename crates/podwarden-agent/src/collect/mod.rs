@@ -439,8 +439,10 @@ impl Collector {
                 self.connector_note = Some("subscribed, but no notification arrived".to_string());
             }
         }
-        self.sockets
-            .poll(&self.tracker, &self.proc, &self.containers, &mut out.events);
+        if self.sockets.due(&self.proc, Instant::now()) {
+            self.sockets
+                .poll(&self.tracker, &self.proc, &self.containers, &mut out.events);
+        }
         let containers_now = self.containers.workloads().count();
         let due = self
             .last_discovery

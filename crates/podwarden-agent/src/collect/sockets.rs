@@ -1,6 +1,14 @@
 //! Network activity from the socket tables: new connections, new listening sockets and new
 //! `AF_PACKET` sockets, each mapped to the process that owns it through socket inodes found
 //! in `/proc/PID/fd`. Sockets that exist when the agent starts are the baseline, not events.
+//!
+//! Reading `/proc/net/tcp` costs a walk of the kernel's whole established-socket hash table
+//! (hundreds of thousands of buckets, shared by every network namespace) however few sockets
+//! the pod has: several milliseconds of kernel time per table. So the tables are not read on
+//! every tick: each tick reads the per-namespace `inuse` counters of `/proc/net/sockstat` and
+//! `sockstat6` (constant cost) and reads the tables only when a counter moved, and at least
+//! every [`SocketConfig::full_interval`] as a backstop (a close and an open between two ticks
+//! leave the counters equal; the new connection is then seen by the backstop read).
 
 use super::container::Containers;
 use super::net::{
@@ -13,6 +21,49 @@ use rustix::fs::RawDir;
 use std::collections::{HashMap, HashSet};
 use std::ffi::CStr;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Protocols whose `inuse` counters [`parse_sockstat_inuse`] keeps, in this order.
+pub const SOCKSTAT_PROTOCOLS: [&[u8]; 8] = [
+    b"TCP",
+    b"UDP",
+    b"UDPLITE",
+    b"RAW",
+    b"TCP6",
+    b"UDP6",
+    b"UDPLITE6",
+    b"RAW6",
+];
+
+/// Adds the `inuse` counters of a `/proc/net/sockstat` or `sockstat6` text to `counts` (by
+/// [`SOCKSTAT_PROTOCOLS`] position); lines it does not know are skipped.
+pub fn parse_sockstat_inuse(text: &[u8], counts: &mut [u64; 8]) {
+    for line in text.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, rest) = line.split_at(colon);
+        let Some(slot) = SOCKSTAT_PROTOCOLS
+            .iter()
+            .position(|p| *p == name)
+            .and_then(|i| counts.get_mut(i))
+        else {
+            continue;
+        };
+        let mut fields = rest
+            .get(1..)
+            .unwrap_or_default()
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|f| !f.is_empty());
+        while let Some(key) = fields.next() {
+            let value = fields.next();
+            if key == b"inuse" {
+                *slot = value.and_then(super::procfs::parse_u64).unwrap_or(0);
+                break;
+            }
+        }
+    }
+}
 
 /// The tables read, relative to `/proc` (the agent's network namespace: the pod's).
 const INET_TABLES: [(&CStr, L4Protocol); 4] = [
@@ -43,6 +94,8 @@ pub struct SocketConfig {
     pub max_connections: usize,
     /// Most socket-inode owners remembered.
     pub max_owners: usize,
+    /// The tables are read at least this often, whatever the counters say.
+    pub full_interval: Duration,
 }
 
 impl Default for SocketConfig {
@@ -50,6 +103,7 @@ impl Default for SocketConfig {
         SocketConfig {
             max_connections: 8192,
             max_owners: 16384,
+            full_interval: Duration::from_secs(2),
         }
     }
 }
@@ -61,6 +115,9 @@ pub struct SocketStats {
     pub listening: usize,
     pub over_cap_total: u64,
     pub owner_searches: u64,
+    /// Polls that read the tables, and ticks that found the counters unchanged.
+    pub table_reads: u64,
+    pub skipped: u64,
 }
 
 /// The socket tables between two polls.
@@ -89,6 +146,10 @@ pub struct SocketTracker {
     dirent: Vec<u8>,
     link: Vec<u8>,
     stats: SocketStats,
+    /// `inuse` counters at the last check.
+    inuse: [u64; 8],
+    /// When the tables were last read by a poll.
+    last_poll: Option<Instant>,
 }
 
 fn protocol_code(protocol: L4Protocol) -> u8 {
@@ -136,6 +197,8 @@ impl SocketTracker {
             dirent: Vec::with_capacity(16 * 1024),
             link: Vec::with_capacity(256),
             stats: SocketStats::default(),
+            inuse: [0; 8],
+            last_poll: None,
         }
     }
 
@@ -145,6 +208,28 @@ impl SocketTracker {
             connections: self.known.len(),
             listening: self.listening.len(),
             ..self.stats
+        }
+    }
+
+    /// Whether the tables should be polled now: first poll, a moved `inuse` counter, or the
+    /// backstop interval passed. Reads two small files into reused buffers.
+    pub fn due(&mut self, proc: &ProcFs, now: Instant) -> bool {
+        let mut inuse = [0u64; 8];
+        for path in [c"net/sockstat", c"net/sockstat6"] {
+            if proc.read(path, &mut self.text, 64 * 1024).is_ok() {
+                parse_sockstat_inuse(&self.text, &mut inuse);
+            }
+        }
+        let moved = inuse != self.inuse;
+        self.inuse = inuse;
+        let backstop = self
+            .last_poll
+            .is_none_or(|at| now.duration_since(at) >= self.config.full_interval);
+        if moved || backstop || !self.baseline_taken {
+            true
+        } else {
+            self.stats.skipped += 1;
+            false
         }
     }
 
@@ -181,6 +266,8 @@ impl SocketTracker {
         out: &mut Vec<Event>,
     ) {
         self.refresh(proc);
+        self.last_poll = Some(Instant::now());
+        self.stats.table_reads += 1;
         self.generation = self.generation.wrapping_add(1);
         let generation = self.generation;
         self.new_conns.clear();

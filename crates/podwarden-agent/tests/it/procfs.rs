@@ -309,3 +309,28 @@ fn live_proc_lists_and_reads_this_process() {
         10
     );
 }
+
+fn check_sockstat(texts: &[&str], expected: [u64; 8]) {
+    let mut counts = [0u64; 8];
+    for text in texts {
+        podwarden_agent::collect::sockets::parse_sockstat_inuse(text.as_bytes(), &mut counts);
+    }
+    assert_eq!(counts, expected, "{texts:?}");
+}
+
+#[test]
+fn sockstat_inuse_counters() {
+    // Captured from this machine: `cat /proc/net/sockstat /proc/net/sockstat6`.
+    let v4 = "sockets: used 40\nTCP: inuse 3 orphan 0 tw 2787 alloc 3 mem 0\nUDP: inuse 1 mem 0\nUDPLITE: inuse 0\nRAW: inuse 2\nFRAG: inuse 0 memory 0\n";
+    let v6 =
+        "TCP6: inuse 4\nUDP6: inuse 5\nUDPLITE6: inuse 0\nRAW6: inuse 6\nFRAG6: inuse 0 memory 0\n";
+    check_sockstat(&[v4, v6], [3, 1, 0, 2, 4, 5, 0, 6]);
+    check_sockstat(&[v4], [3, 1, 0, 2, 0, 0, 0, 0]);
+    // The TIME_WAIT count is not a counter that is kept (it moves with every closed socket).
+    check_sockstat(
+        &["TCP: inuse 3 orphan 0 tw 1 alloc 3 mem 0\n"],
+        [3, 0, 0, 0, 0, 0, 0, 0],
+    );
+    check_sockstat(&["TCP: tw 9\nUDP: inuse x\ngarbage\n\n"], [0; 8]);
+    check_sockstat(&[""], [0; 8]);
+}
