@@ -4,6 +4,7 @@ mod diagnostics;
 mod differential;
 mod events;
 mod exceptions;
+mod falco_mutations;
 mod falco_stable;
 mod grammar;
 mod own_rules;
