@@ -394,9 +394,23 @@ impl Store {
         from: &str,
         to: &str,
     ) -> Result<Vec<UsageRow>, StoreError> {
+        check_day("from", from)?;
+        check_day("to", to)?;
+        self.flush_tenant(tenant).await?;
+        self.usage_as_flushed(tenant, from, to).await
+    }
+
+    /// Like [`Store::usage`], without flushing first: usage up to the last periodic flush.
+    /// For pages read often (the console), where flushing every bound asset on each view
+    /// would cost a write per asset.
+    pub async fn usage_as_flushed(
+        &self,
+        tenant: TenantId,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<UsageRow>, StoreError> {
         let from = check_day("from", from)?;
         let to = check_day("to", to)?;
-        self.flush_tenant(tenant).await?;
         let rows = sqlx::query(
             "SELECT u.day AS day, u.asset_id AS asset_id, a.pod_name AS pod_name, a.namespace AS namespace,
                     u.seconds AS seconds, u.millicore_seconds AS millicore_seconds, u.cost_pico AS cost_pico

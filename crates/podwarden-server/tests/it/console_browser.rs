@@ -198,7 +198,7 @@ fn screenshot_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let dir = target.join("console-screenshots");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
+    dir.canonicalize().unwrap_or(dir)
 }
 
 /// A browser session on the console.
@@ -598,7 +598,6 @@ async fn a_user_runs_the_console_in_a_browser() {
     };
     let env = Env::with_config(&backends()[0], config).await;
     let (tenant, admin) = env.new_tenant("acme").await;
-    let enrollment = env.enrollment_token(&admin).await;
     let cluster = FakeApiServer::start(CLUSTER_TOKEN).await;
 
     let mut state = AppState::new(env.store.clone());
@@ -661,6 +660,30 @@ async fn a_user_runs_the_console_in_a_browser() {
         "{}",
         ui.flash().await
     );
+
+    // An enrolment token for the agents: shown once, inside the Secret manifest to apply,
+    // with the annotation to add; the agents below enrol with exactly this token.
+    ui.go("/settings#enrollment").await;
+    ui.type_into("#enroll-ns", "shop").await;
+    ui.click_and_load("form[action='/settings/enrollment'] button[type=submit]")
+        .await;
+    let manifest = ui.text("#secret-manifest").await;
+    assert!(
+        manifest.contains("kind: Secret") && manifest.contains("namespace: shop"),
+        "{manifest}"
+    );
+    assert!(
+        ui.text("main")
+            .await
+            .contains("podwarden.io/agent: \"enabled\"")
+    );
+    let enrollment = manifest
+        .lines()
+        .rev()
+        .find_map(|line| line.trim().split_once(": \""))
+        .map(|(_, quoted)| quoted.trim_end_matches('"').to_string())
+        .unwrap_or_else(|| panic!("no token in {manifest}"));
+    ui.shot("02b-enrolment-token").await;
 
     // An admin creates a read-only user who signs in with a password at the end.
     ui.go("/settings#users").await;

@@ -89,6 +89,10 @@ pub async fn page(
     let tab = query.tab();
     let paging = paging(query.page.as_deref(), query.per_page.as_deref(), 50);
     let asset = parse_id(nonempty(&query.asset));
+    let asset_name = match asset {
+        Some(id) => Some(super::asset_label(&state, &ctx.user, id).await),
+        None => None,
+    };
     let link = |t: &str| {
         Query::default()
             .with("tab", Some(t))
@@ -107,9 +111,9 @@ pub async fn page(
         risks(&state, &ctx, &query, paging).await?
     };
     let body = html! {
-        @if let Some(id) = asset {
+        @if let (Some(id), Some(name)) = (asset, &asset_name) {
             p.chip {
-                (ctx.t("filter.asset")) " " a href={ "/assets/" (id) } { "#" (id) } " "
+                (ctx.t("filter.asset")) " " a href={ "/assets/" (id) } { (name) } " "
                 a.clear href=(Query::default().with("tab", Some(tab)).href("/baseline")) aria-label=(ctx.t("filter.clear_asset")) { "×" }
             }
         }

@@ -72,6 +72,15 @@ pub fn open_button(label: &str, id: &str, class: &str) -> Markup {
     }
 }
 
+/// The pod name of asset `id`, for the "filtered to this asset" chip (`#id` if unknown).
+pub async fn asset_label(state: &crate::state::AppState, user: &ConsoleUser, id: i64) -> String {
+    state
+        .store
+        .get_asset(user.session.tenant, id)
+        .await
+        .map_or_else(|_| format!("#{id}"), |detail| detail.asset.pod_name)
+}
+
 /// Parses an optional positive id from a query or form value.
 pub fn parse_id(text: Option<&str>) -> Option<i64> {
     text.and_then(|t| t.trim().parse::<i64>().ok())

@@ -49,56 +49,65 @@ async fn asset_counts(store: &Store, tenant: TenantId) -> Result<AssetCounts, St
         f(&mut filter);
         filter
     };
-    Ok(AssetCounts {
-        total: count_assets(store, tenant, AssetFilter::default()).await?,
-        online: count_assets(store, tenant, with(|f| f.agent_online = Some(true))).await?,
-        offline: count_assets(store, tenant, with(|f| f.agent_online = Some(false))).await?,
-        bound: count_assets(store, tenant, with(|f| f.bound = Some(true))).await?,
-        unbound: count_assets(store, tenant, with(|f| f.bound = Some(false))).await?,
-        at_risk: count_assets(store, tenant, with(|f| f.at_risk = Some(true))).await?,
-        safe: count_assets(store, tenant, with(|f| f.at_risk = Some(false))).await?,
-        gone: count_assets(
+    // Independent reads: run together on the reader pool.
+    let (total, online, offline, bound, unbound, at_risk, safe, gone) = tokio::try_join!(
+        count_assets(store, tenant, AssetFilter::default()),
+        count_assets(store, tenant, with(|f| f.agent_online = Some(true))),
+        count_assets(store, tenant, with(|f| f.agent_online = Some(false))),
+        count_assets(store, tenant, with(|f| f.bound = Some(true))),
+        count_assets(store, tenant, with(|f| f.bound = Some(false))),
+        count_assets(store, tenant, with(|f| f.at_risk = Some(true))),
+        count_assets(store, tenant, with(|f| f.at_risk = Some(false))),
+        count_assets(
             store,
             tenant,
             with(|f| f.status = Some(crate::assets::AssetStatus::Gone)),
-        )
-        .await?,
+        ),
+    )?;
+    Ok(AssetCounts {
+        total,
+        online,
+        offline,
+        bound,
+        unbound,
+        at_risk,
+        safe,
+        gone,
     })
 }
 
 /// Open alerts: all, critical, high.
 async fn open_alerts(store: &Store, tenant: TenantId) -> Result<[i64; 3], StoreError> {
     let one = Paging::new(Some(1), Some(1))?;
-    let mut out = [0; 3];
-    for (slot, severities) in out.iter_mut().zip([
-        Vec::new(),
-        vec![AlertSeverity::Critical],
-        vec![AlertSeverity::High],
-    ]) {
+    let count = |severities: Vec<AlertSeverity>| async move {
         let filter = AlertFilter {
             status: Some(StatusFilter::Open),
             severities,
             ..AlertFilter::default()
         };
-        *slot = store.list_alerts(tenant, &filter, one).await?.total;
-    }
-    Ok(out)
+        Ok::<i64, StoreError>(store.list_alerts(tenant, &filter, one).await?.total)
+    };
+    let (all, critical, high) = tokio::try_join!(
+        count(Vec::new()),
+        count(vec![AlertSeverity::Critical]),
+        count(vec![AlertSeverity::High]),
+    )?;
+    Ok([all, critical, high])
 }
 
 async fn finding_totals(store: &Store, tenant: TenantId) -> Result<(i64, i64), StoreError> {
     let one = Paging::new(Some(1), Some(1))?;
-    let vulns = match store
-        .list_vulnerabilities(tenant, &VulnFilter::default(), None, one)
-        .await?
-    {
+    let (vuln_filter, risk_filter) = (VulnFilter::default(), RiskFilter::default());
+    let (vulns, risks) = tokio::try_join!(
+        store.list_vulnerabilities(tenant, &vuln_filter, None, one),
+        store.list_baseline_risks(tenant, &risk_filter, None, one),
+    )?;
+    let vulns = match vulns {
         VulnListing::Findings(page) => page.total,
         VulnListing::ByAdvisory(page) => page.total,
         VulnListing::ByAsset(page) => page.total,
     };
-    let risks = match store
-        .list_baseline_risks(tenant, &RiskFilter::default(), None, one)
-        .await?
-    {
+    let risks = match risks {
         RiskListing::Risks(page) => page.total,
         RiskListing::ByCheck(page) => page.total,
         RiskListing::ByAsset(page) => page.total,
@@ -111,19 +120,20 @@ pub async fn page(State(state): State<AppState>, user: ConsoleUser) -> PageResul
     let tenant = user.session.tenant;
     let (ctx, protection) = Ctx::load(&state, user, Section::Overview).await?;
     let store = &state.store;
-    let counts = asset_counts(store, tenant).await.or_page(ctx.lang)?;
-    let alerts = open_alerts(store, tenant).await.or_page(ctx.lang)?;
-    let (vulns, risks) = finding_totals(store, tenant).await.or_page(ctx.lang)?;
     let today = ctx.today(store.now()).to_string();
     // The tenant's day, not the display zone's: usage days are cut in the tenant zone.
     let tenant_today = crate::metering::TimeZoneSetting::parse(&protection.timezone)
         .ok()
         .and_then(|zone| zone.day_of(store.now()))
         .map_or(today, |d| d.to_string());
-    let usage = store
-        .usage(tenant, &tenant_today, &tenant_today)
-        .await
-        .or_page(ctx.lang)?;
+    // Independent reads: run together on the reader pool.
+    let (counts, alerts, (vulns, risks), usage) = tokio::try_join!(
+        asset_counts(store, tenant),
+        open_alerts(store, tenant),
+        finding_totals(store, tenant),
+        store.usage_as_flushed(tenant, &tenant_today, &tenant_today),
+    )
+    .or_page(ctx.lang)?;
     let millicore_seconds: i64 = usage.iter().map(|r| r.millicore_seconds).sum();
     let cost_pico: i64 = usage.iter().map(|r| r.cost_pico_usd).sum();
 

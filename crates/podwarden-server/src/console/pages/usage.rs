@@ -73,7 +73,7 @@ pub async fn page(
     let (from_text, to_text) = (from.to_string(), to.to_string());
     let rows = state
         .store
-        .usage(tenant, &from_text, &to_text)
+        .usage_as_flushed(tenant, &from_text, &to_text)
         .await
         .or_page(ctx.lang)?;
     let bills = state
