@@ -928,17 +928,46 @@ const MAX_PIECE_UNITS: usize = 40;
 fn literal_chains(data: &[u8]) -> Vec<std::ops::Range<usize>> {
     let mut chains = Vec::new();
     let mut at = 0;
-    while let Some(&byte) = data.get(at) {
-        if matches!(byte, b'\'' | b'"' | b'c' | b'C')
-            && let Some(end) = chain_at(data, at)
-        {
-            chains.push(at..end);
-            at = end;
+    // A chain starts at a quote or at the `chr` before an opening parenthesis; anything
+    // between two of those cannot start one.
+    while let Some(offset) = memchr::memchr3(b'\'', b'"', b'(', data.get(at..).unwrap_or_default())
+    {
+        let found = at + offset;
+        let start = if data.get(found) == Some(&b'(') {
+            match chr_before(data, found) {
+                Some(start) if start >= at => start,
+                _ => {
+                    at = found + 1;
+                    continue;
+                }
+            }
         } else {
-            at += 1;
+            found
+        };
+        match chain_at(data, start) {
+            Some(end) => {
+                chains.push(start..end);
+                at = end;
+            }
+            None => at = start + 1,
         }
     }
     chains
+}
+
+/// Where `chr` starts when the parenthesis at `open` follows `chr` and blanks.
+fn chr_before(data: &[u8], open: usize) -> Option<usize> {
+    let head = data.get(..open)?;
+    let blanks = head
+        .iter()
+        .rev()
+        .take_while(|&&byte| is_blank(byte))
+        .count();
+    let name_end = open - blanks;
+    let name_start = name_end.checked_sub(3)?;
+    data.get(name_start..name_end)?
+        .eq_ignore_ascii_case(b"chr")
+        .then_some(name_start)
 }
 
 /// The end of the chain starting at `start`, if one with at least two pieces starts there.
@@ -1016,9 +1045,14 @@ fn skip_blanks(data: &[u8], at: usize) -> usize {
         .get(at..)
         .unwrap_or_default()
         .iter()
-        .take_while(|&&byte| matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+        .take_while(|&&byte| is_blank(byte))
         .count();
     at + blanks
+}
+
+/// A regex `\s` byte without Unicode: space, tab, line feed, carriage return, VT, FF.
+fn is_blank(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 /// Joins a PHP chain of string literals and `chr()` calls into the string it builds.
@@ -1539,6 +1573,16 @@ mod tests {
             ("\"\\x61\" . '\\'' . chr(9) . \"\"".into(), None),
             ("'a'.'b".into(), None),
             ("c".into(), Some(vec![])),
+            (
+                "x = chr (65).'a'; y = (chr(66)).chr(67)".into(),
+                Some(vec!["chr (65).'a'"]),
+            ),
+            ("achr(65).'b' (( chr\t( 0X4a ) . chr(9)".into(), None),
+            (
+                "'(' . \"(\" . chr(40)".into(),
+                Some(vec!["'(' . \"(\" . chr(40)"]),
+            ),
+            ("hr(65).'a' chR(1).'x'".into(), Some(vec!["chR(1).'x'"])),
             ("'".into(), Some(vec![])),
         ];
         for (text, expected) in &table {

@@ -248,46 +248,68 @@ fn read_bounded(path: &Path, max_size: u64, buffer: &mut Vec<u8>) -> std::io::Re
     Ok(u64::try_from(buffer.len()).unwrap_or(u64::MAX) <= max_size)
 }
 
-/// Collects regular files under `root` without following symlinks.
+/// Collects regular files under `root` without following symlinks. Entries are typed from
+/// the directory listing (no stat per file).
 fn walk(root: &Path, files: &mut Vec<PathBuf>, summary: &mut ScanSummary) {
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(path) = pending.pop() {
-        let metadata = match std::fs::symlink_metadata(&path) {
-            Ok(metadata) => metadata,
+    let mut pending = Vec::new();
+    match std::fs::symlink_metadata(root) {
+        Ok(metadata) => sort_entry(
+            root.to_path_buf(),
+            metadata.file_type(),
+            &mut pending,
+            files,
+            summary,
+        ),
+        Err(err) => summary.errors.push(FileError {
+            path: root.to_path_buf(),
+            message: format!("cannot stat: {err}"),
+        }),
+    }
+    while let Some(directory) = pending.pop() {
+        let entries = match std::fs::read_dir(&directory) {
+            Ok(entries) => entries,
             Err(err) => {
                 summary.errors.push(FileError {
-                    path,
-                    message: format!("cannot stat: {err}"),
+                    path: directory,
+                    message: format!("cannot list directory: {err}"),
                 });
                 continue;
             }
         };
-        let kind = metadata.file_type();
-        if kind.is_symlink() {
-            summary.skipped.symlinks += 1;
-        } else if kind.is_file() {
-            files.push(path);
-        } else if kind.is_dir() {
-            match std::fs::read_dir(&path) {
-                Ok(entries) => {
-                    for entry in entries {
-                        match entry {
-                            Ok(entry) => pending.push(entry.path()),
-                            Err(err) => summary.errors.push(FileError {
-                                path: path.clone(),
-                                message: format!("cannot list directory: {err}"),
-                            }),
-                        }
-                    }
-                }
+        for entry in entries {
+            match entry {
+                Ok(entry) => match entry.file_type() {
+                    Ok(kind) => sort_entry(entry.path(), kind, &mut pending, files, summary),
+                    Err(err) => summary.errors.push(FileError {
+                        path: entry.path(),
+                        message: format!("cannot stat: {err}"),
+                    }),
+                },
                 Err(err) => summary.errors.push(FileError {
-                    path,
+                    path: directory.clone(),
                     message: format!("cannot list directory: {err}"),
                 }),
             }
-        } else {
-            summary.skipped.special += 1;
         }
+    }
+}
+
+/// Files to scan, directories to list, symlinks and special files counted.
+fn sort_entry(
+    path: PathBuf,
+    kind: std::fs::FileType,
+    pending: &mut Vec<PathBuf>,
+    files: &mut Vec<PathBuf>,
+    summary: &mut ScanSummary,
+) {
+    if kind.is_symlink() {
+        summary.skipped.symlinks += 1;
+    } else if kind.is_file() {
+        files.push(path);
+    } else if kind.is_dir() {
+        pending.push(path);
+    } else {
+        summary.skipped.special += 1;
     }
 }
 
