@@ -12,6 +12,31 @@ Prints the per-check table (objects both evaluated, both flagged, both passed, o
 only checkov, agreement %) and writes every disagreement (file, object, podwarden's
 containers, checkov's evaluated key, which tool flagged) to DISAGREEMENTS_TSV (default: stdout
 after the table). Objects that only one tool evaluated are counted separately.
+
+Disagreement classes seen on bench/fetch-k8s-corpus.sh's corpora (checkov 3.3.30), and why:
+- CKV_K8S_8/9 on Pods with restartPolicy Never/OnFailure: podwarden asks for probes only of
+  long-running workloads (a liveness restart cannot happen under Never); checkov exempts only
+  the Job and CronJob kinds.
+- CKV_K8S_25 on NET_BIND_SERVICE (and the rest of the default set) added: the Baseline
+  standard allows it; checkov fails any `add`.
+- CKV_K8S_26 on `hostPort: "13380"` (a string; upstream's invalidPod2.json): the API server
+  rejects it (int32 field), the standard's check reads typed objects.
+- CKV_K8S_27 on hostPath `/`, `/var/run`, `/run/containerd/...`: they expose the runtime socket
+  too; checkov matches only the exact path /var/run/docker.sock.
+- CKV_K8S_16/20/23 on ephemeral containers: the standard covers spec.ephemeralContainers;
+  checkov looks at containers and initContainers only.
+- CKV_K8S_23 on runAsUser outside 0..2147483647 (API round-trip data): the API server rejects
+  such a UID, so it proves no non-root user; checkov accepts any integer >= 1.
+- Objects only podwarden evaluates: no metadata.name (generateName) and no labels,
+  `kind: <Kind>List`, JSON files with `{{ }}` inside string values, a container `name:` null;
+  checkov skips them without a word.
+- Objects only checkov evaluates: documents with a duplicate mapping key, which podwarden
+  reports as input errors (YAML forbids them and kubectl's decoder rejects them); checkov keeps
+  the last value. checkov also reports no parsing error for unrendered templates, which
+  podwarden lists with file, document and line.
+Fixed in podwarden after this comparison: an invalid runAsUser counted as a non-root user
+(hardening.root-container); `drop: [all]` in lower case counted as not dropping
+(hardening.capabilities; the runtimes read it as ALL, the standard's check stays exact).
 """
 
 import json
