@@ -240,6 +240,66 @@ fn stdin_streams_and_unparseable_documents() {
     assert_eq!(report["summary"]["pods"], 1);
 }
 
+/// A file of a directory scan whose second document is an unrendered template (shaped like
+/// Kubernetes' own cluster/addons manifests): reported with file, document and line in every
+/// format, the other documents and files still checked, exit code 2.
+#[test]
+fn unparseable_documents_in_files_name_file_document_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addon = format!(
+        "{DEPLOYMENT}---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: proxy
+spec:
+  template:
+    spec:
+      {{{{ if .Values.hostNetwork }}}}hostNetwork: true{{{{ end }}}}
+      containers:
+      - name: proxy
+        image: {{{{ .Values.image }}}}
+"
+    );
+    let addon_path = write(dir.path(), "addon.yaml", &addon);
+    let addon_path = addon_path.to_str().expect("utf-8 path");
+    write(dir.path(), "web.yaml", DEPLOYMENT);
+    let root = dir.path().to_str().expect("utf-8 path");
+    let table = check(
+        &[root],
+        None,
+        2,
+        &[
+            &format!("{addon_path}:23: error: document 1:"),
+            "unrendered template",
+            "addon.yaml:2  Deployment shop/web  (document 0)",
+            "web.yaml:2  Deployment shop/web  (document 0)",
+            "2 files, 3 documents, 2 pods checked",
+            "1 input error",
+        ],
+    );
+    assert!(table.stderr.contains("1 input error"), "{}", table.stderr);
+    let report = json(&check(&[root, "--format", "json"], None, 2, &[]));
+    let errors = report["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["file"], addon_path);
+    assert_eq!(errors[0]["line"], 23);
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("document 1: ")),
+        "{errors:?}"
+    );
+    assert_eq!(report["summary"]["pods"], 2);
+    let sarif = check(
+        &[root, "--format", "sarif"],
+        None,
+        2,
+        &["addon.yaml", "document 1"],
+    );
+    json(&sarif);
+}
+
 #[test]
 fn json_and_sarif_point_at_file_document_object_and_container() {
     let dir = tempfile::tempdir().expect("tempdir");
