@@ -59,31 +59,42 @@ enum GroupKind {
     Substrings(Box<SubstringScan>),
 }
 
-/// The needles of a group's substring checks, as automata reporting every needle found.
+/// The needles of a group's substring checks, in one ASCII case-insensitive automaton
+/// reporting every needle found (one scan of the value for `contains` and `icontains` alike;
+/// an exact needle's occurrence is confirmed byte for byte).
 #[derive(Debug)]
 struct SubstringScan {
-    /// Needles compared exactly, and the members each one satisfies.
-    exact: Option<(AhoCorasick, Vec<u64>)>,
-    /// Needles compared ignoring ASCII case, and the members each one satisfies.
-    folded: Option<(AhoCorasick, Vec<u64>)>,
+    /// Needles, lower-cased and deduplicated.
+    automaton: Option<AhoCorasick>,
+    /// Per automaton pattern: what an occurrence answers.
+    patterns: Vec<PatternMembers>,
     /// Members with an empty needle (true for any value).
     empty: u64,
     /// All members (stop scanning once all hold).
     all: u64,
 }
 
+/// The members an automaton pattern satisfies.
+#[derive(Debug, Default)]
+struct PatternMembers {
+    /// Members of `icontains` checks: any occurrence.
+    folded: u64,
+    /// Members of `contains` checks, with the exact bytes an occurrence must have.
+    exact: Vec<(Box<[u8]>, u64)>,
+}
+
 impl SubstringScan {
     fn new(members: &[&Arc<Check>]) -> Option<SubstringScan> {
-        let mut exact: Vec<(Vec<u8>, u64)> = Vec::new();
-        let mut folded: Vec<(Vec<u8>, u64)> = Vec::new();
+        let mut lowered: Vec<Vec<u8>> = Vec::new();
+        let mut patterns: Vec<PatternMembers> = Vec::new();
         let mut empty = 0u64;
         let mut all = 0u64;
         for (bit, check) in members.iter().enumerate() {
             let mask = 1u64 << bit;
             all |= mask;
-            let (needles, list) = match &check.matcher {
-                Matcher::Contains(needles) => (needles, &mut exact),
-                Matcher::IContains(needles) => (needles, &mut folded),
+            let (needles, fold) = match &check.matcher {
+                Matcher::Contains(needles) => (needles, false),
+                Matcher::IContains(needles) => (needles, true),
                 _ => return None,
             };
             for needle in needles.iter() {
@@ -91,27 +102,41 @@ impl SubstringScan {
                     empty |= mask;
                     continue;
                 }
-                match list.iter_mut().find(|(bytes, _)| **bytes == *needle.bytes) {
-                    Some((_, members)) => *members |= mask,
-                    None => list.push((needle.bytes.to_vec(), mask)),
+                let lower = needle.bytes.to_ascii_lowercase();
+                let at = match lowered.iter().position(|bytes| *bytes == lower) {
+                    Some(at) => at,
+                    None => {
+                        lowered.push(lower);
+                        patterns.push(PatternMembers::default());
+                        lowered.len() - 1
+                    }
+                };
+                let entry = patterns.get_mut(at)?;
+                if fold {
+                    entry.folded |= mask;
+                } else {
+                    match entry.exact.iter_mut().find(|(b, _)| **b == *needle.bytes) {
+                        Some((_, members)) => *members |= mask,
+                        None => entry.exact.push((needle.bytes.clone(), mask)),
+                    }
                 }
             }
         }
-        let automaton = |needles: Vec<(Vec<u8>, u64)>, fold: bool| {
-            if needles.is_empty() {
-                return Ok(None);
-            }
-            let (bytes, members): (Vec<Vec<u8>>, Vec<u64>) = needles.into_iter().unzip();
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(fold)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&bytes)
-                .map(|ac| Some((ac, members)))
+        let automaton = if lowered.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(true)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&lowered)
+                    .ok()?,
+            )
         };
         Some(SubstringScan {
-            exact: automaton(exact, false).ok()?,
-            folded: automaton(folded, true).ok()?,
+            automaton,
+            patterns,
             empty,
             all,
         })
@@ -120,15 +145,25 @@ impl SubstringScan {
     /// The members whose needles occur in `haystack`.
     fn scan(&self, haystack: &str) -> u64 {
         let mut answers = self.empty;
-        for (automaton, members) in [&self.exact, &self.folded].into_iter().flatten() {
-            let Ok(found) = automaton.try_find_overlapping_iter(haystack) else {
+        let Some(automaton) = &self.automaton else {
+            return answers;
+        };
+        let Ok(found) = automaton.try_find_overlapping_iter(haystack) else {
+            return answers;
+        };
+        let bytes = haystack.as_bytes();
+        for m in found {
+            let Some(pattern) = self.patterns.get(m.pattern().as_usize()) else {
                 continue;
             };
-            for m in found {
-                answers |= members.get(m.pattern().as_usize()).copied().unwrap_or(0);
-                if answers == self.all {
-                    return answers;
+            answers |= pattern.folded;
+            for (exact, members) in &pattern.exact {
+                if bytes.get(m.range()) == Some(&**exact) {
+                    answers |= members;
                 }
+            }
+            if answers == self.all {
+                return answers;
             }
         }
         answers
@@ -138,18 +173,24 @@ impl SubstringScan {
 /// Per-event answers, reset for each event (kept in [`crate::Scratch`]).
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
-    known: Vec<u64>,
-    truth: Vec<u64>,
-    groups_known: Vec<u64>,
+    /// Per predicate: [`UNKNOWN`], [`FALSE`] or [`TRUE`].
+    preds: Vec<u8>,
+    /// Per group: its answers, valid when its bit in `groups_known` is set.
     group_answers: Vec<u64>,
+    groups_known: Vec<u64>,
 }
+
+/// A predicate not evaluated yet for this event.
+const UNKNOWN: u8 = 0;
+/// A predicate evaluated false.
+const FALSE: u8 = 1;
+/// A predicate evaluated true.
+const TRUE: u8 = 2;
 
 impl Memo {
     fn reset(&mut self, preds: usize, groups: usize) {
-        let words = preds.div_ceil(64);
-        self.known.clear();
-        self.known.resize(words, 0);
-        self.truth.resize(words.max(self.truth.len()), 0);
+        self.preds.clear();
+        self.preds.resize(preds, UNKNOWN);
         let group_words = groups.div_ceil(64);
         self.groups_known.clear();
         self.groups_known.resize(group_words, 0);
@@ -157,28 +198,15 @@ impl Memo {
             .resize(groups.max(self.group_answers.len()), 0);
     }
 
-    #[inline]
-    fn get(&self, pred: u32) -> Option<bool> {
-        let word = (pred / 64) as usize;
-        let bit = 1u64 << (pred % 64);
-        let known = self.known.get(word)?;
-        if known & bit == 0 {
-            return None;
-        }
-        Some(self.truth.get(word).is_some_and(|t| t & bit != 0))
+    #[inline(always)]
+    fn get(&self, pred: u32) -> u8 {
+        self.preds.get(pred as usize).copied().unwrap_or(UNKNOWN)
     }
 
-    #[inline]
+    #[inline(always)]
     fn set(&mut self, pred: u32, value: bool) {
-        let word = (pred / 64) as usize;
-        let bit = 1u64 << (pred % 64);
-        if let (Some(known), Some(truth)) = (self.known.get_mut(word), self.truth.get_mut(word)) {
-            *known |= bit;
-            if value {
-                *truth |= bit;
-            } else {
-                *truth &= !bit;
-            }
+        if let Some(slot) = self.preds.get_mut(pred as usize) {
+            *slot = if value { TRUE } else { FALSE };
         }
     }
 
@@ -433,11 +461,16 @@ impl Program {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn pred(&self, pred: u32, ctx: &mut Ctx<'_, '_>) -> bool {
-        if let Some(known) = ctx.memo().get(pred) {
-            return known;
+        match ctx.memo().get(pred) {
+            UNKNOWN => self.eval_pred(pred, ctx),
+            known => known == TRUE,
         }
+    }
+
+    #[inline(never)]
+    fn eval_pred(&self, pred: u32, ctx: &mut Ctx<'_, '_>) -> bool {
         let value = match self.preds.get(pred as usize) {
             Some(Pred::Check(check)) => check.eval(ctx),
             Some(Pred::Member { group, bit }) => (self.group(*group, ctx) >> bit) & 1 == 1,
