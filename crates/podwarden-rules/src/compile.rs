@@ -183,42 +183,57 @@ impl Node {
         }
     }
 
-    /// Names the process must have for the tree to be true (`proc.name = x` or
-    /// `proc.name in (...)` required by the top-level logic), if there is such a set.
-    pub(crate) fn required_names(&self) -> Option<Vec<&str>> {
+    /// The values `proc.name` is compared with by `=`, `!=` and `in` anywhere in the tree.
+    pub(crate) fn named_process_names<'n>(&'n self, out: &mut Vec<&'n str>) {
         match self {
-            Node::Const(false) => Some(Vec::new()),
-            Node::Check(check) => match (&check.field, &check.matcher) {
-                (
-                    Field::Anc {
-                        part: AncPart::Name,
-                        level: Some(0),
-                    },
-                    Matcher::StrEq(name),
-                ) => Some(vec![&**name]),
-                (
-                    Field::Anc {
-                        part: AncPart::Name,
-                        level: Some(0),
-                    },
-                    Matcher::StrIn(set),
-                ) => Some(set.values()),
-                _ => None,
+            Node::Check(check) if is_process_name(&check.field) => match &check.matcher {
+                Matcher::StrEq(name) | Matcher::StrNe(name) => out.push(name),
+                Matcher::StrIn(set) => out.extend(set.values()),
+                _ => {}
             },
-            Node::And(terms) => terms
-                .iter()
-                .filter_map(Node::required_names)
-                .min_by_key(Vec::len),
-            Node::Or(terms) => {
-                let mut all = Vec::new();
-                for term in terms.iter() {
-                    all.extend(term.required_names()?);
-                }
-                all.sort_unstable();
-                all.dedup();
-                Some(all)
+            Node::And(terms) | Node::Or(terms) => {
+                terms.iter().for_each(|t| t.named_process_names(out))
             }
-            Node::Const(true) | Node::Not(_) | Node::Unsupported(_) => None,
+            Node::Not(inner) => inner.named_process_names(out),
+            Node::Check(_) | Node::Const(_) | Node::Unsupported(_) => {}
+        }
+    }
+
+    /// The tree for processes named `name` (the 15-byte comm), or for processes with a name
+    /// that no `=`, `!=` or `in` check of `proc.name` in the tree mentions (`None`): those
+    /// checks answered, constants folded. Only existing checks remain (nothing merged).
+    pub(crate) fn assume_name(&self, name: Option<&str>) -> Node {
+        match self {
+            Node::Check(check) if is_process_name(&check.field) => match (name, &check.matcher) {
+                (Some(name), matcher) => Node::Const(matcher.matches(Val::Str(name))),
+                (None, Matcher::StrEq(_) | Matcher::StrIn(_)) => Node::Const(false),
+                (None, Matcher::StrNe(_)) => Node::Const(true),
+                (None, _) => self.clone(),
+            },
+            Node::Not(inner) => match inner.assume_name(name) {
+                Node::Const(b) => Node::Const(!b),
+                other => Node::Not(Box::new(other)),
+            },
+            Node::And(terms) | Node::Or(terms) => {
+                let is_and = matches!(self, Node::And(_));
+                let mut kept = Vec::with_capacity(terms.len());
+                for term in terms.iter() {
+                    match term.assume_name(name) {
+                        Node::Const(b) if b == is_and => {}
+                        Node::Const(b) => return Node::Const(b),
+                        other => kept.push(other),
+                    }
+                }
+                if kept.len() <= 1 {
+                    return kept.pop().unwrap_or(Node::Const(is_and));
+                }
+                if is_and {
+                    Node::And(kept.into_boxed_slice())
+                } else {
+                    Node::Or(kept.into_boxed_slice())
+                }
+            }
+            Node::Check(_) | Node::Const(_) | Node::Unsupported(_) => self.clone(),
         }
     }
 
@@ -232,6 +247,17 @@ impl Node {
             Node::Const(_) | Node::Check(_) => {}
         }
     }
+}
+
+/// `proc.name`: the process's own name.
+fn is_process_name(field: &Field) -> bool {
+    matches!(
+        field,
+        Field::Anc {
+            part: AncPart::Name,
+            level: Some(0),
+        }
+    )
 }
 
 /// In an `or`, checks of one field with `=`, `contains`, `icontains` or `startswith` become one

@@ -470,10 +470,7 @@ impl RuleSet {
         };
         let mut ctx = Ctx::new(event, kind, scratch);
         index.program.reset(&mut ctx);
-        for &candidate in index.candidates(event) {
-            let Some(&(position, entry)) = index.rules.get(candidate as usize) else {
-                continue;
-            };
+        for &(position, entry) in index.candidates(event) {
             if !index.program.run(entry, &mut ctx) {
                 continue;
             }
@@ -522,68 +519,71 @@ fn report(rule: &Rule, ctx: &mut Ctx<'_, '_>, on_match: &mut impl FnMut(&Match<'
     });
 }
 
-/// The rules of one event kind, with a shortcut: most rules require the process to have one
-/// of a few names (`proc.name in (...)` at the top of the condition), so the candidates for an
-/// event are looked up by its process name once instead of testing every rule.
+/// The rules of one event kind, specialised by process name: most checks of `proc.name`
+/// (`proc.name in (...)` gating a rule, `not proc.name in (...)` excepting one) are answered
+/// once per event by looking its name up, each name with its own copy of the conditions
+/// with those checks folded away, so an event meets only the rules its name leaves possible
+/// and tests no `proc.name` check twice.
 #[derive(Debug)]
 struct KindIndex {
-    /// Rule position and the entry of its condition in `program`, in definition order.
+    /// Rule position and the entry of its condition as compiled (no name assumed), in
+    /// definition order: for events without a process.
     rules: Vec<(usize, u32)>,
-    /// The conditions of all these rules.
+    /// The conditions of all these rules and of their specialisations.
     program: Program,
-    /// Indexes into `all` of the rules without a name requirement.
-    ungated: Box<[u32]>,
-    /// For each required name: indexes into `all` of the ungated rules and the rules requiring
-    /// that name, in definition order.
-    by_name: HashMap<Box<str>, Box<[u32]>, FastBuild>,
+    /// For each name some `=`, `!=` or `in` check of `proc.name` mentions: the rules that
+    /// can match a process so named, and the entries of their specialised conditions.
+    by_name: HashMap<Box<str>, Candidates, FastBuild>,
+    /// The same for any other name.
+    other: Candidates,
 }
+
+/// Rule positions and the entries of their conditions, in definition order.
+type Candidates = Box<[(usize, u32)]>;
 
 impl KindIndex {
     fn new(all: Vec<(usize, Node)>) -> KindIndex {
-        let mut ungated = Vec::new();
-        let mut gated: HashMap<Box<str>, Vec<u32>, FastBuild> = HashMap::default();
-        for (i, (_, node)) in all.iter().enumerate() {
-            let i = u32::try_from(i).unwrap_or(u32::MAX);
-            match node.required_names() {
-                Some(names) => {
-                    for name in names {
-                        gated.entry(name.into()).or_default().push(i);
-                    }
-                }
-                None => ungated.push(i),
-            }
+        let mut names: Vec<&str> = Vec::new();
+        for (_, node) in &all {
+            node.named_process_names(&mut names);
         }
-        let by_name = gated
-            .into_iter()
-            .map(|(name, mut rules)| {
-                rules.extend_from_slice(&ungated);
-                rules.sort_unstable();
-                rules.dedup();
-                (name, rules.into_boxed_slice())
-            })
-            .collect();
+        names.sort_unstable();
+        names.dedup();
         let mut code = ProgramBuilder::new(all.iter().map(|(_, node)| node)).finish();
         let rules = all
             .iter()
             .map(|(position, node)| (*position, code.add(node)))
             .collect();
+        let mut specialise = |name: Option<&str>| -> Candidates {
+            all.iter()
+                .filter_map(|(position, node)| match node.assume_name(name) {
+                    Node::Const(false) => None,
+                    folded => Some((*position, code.add(&folded))),
+                })
+                .collect()
+        };
+        let other = specialise(None);
+        let by_name = names
+            .iter()
+            .map(|name| (Box::<str>::from(*name), specialise(Some(name))))
+            .collect();
         KindIndex {
             rules,
             program: code.finish(),
-            ungated: ungated.into_boxed_slice(),
             by_name,
+            other,
         }
     }
 
-    /// The rules worth evaluating for this event, in definition order.
+    /// The rules worth evaluating for this event and their entries, in definition order.
     #[inline]
-    fn candidates(&self, event: &Event) -> &[u32] {
+    fn candidates(&self, event: &Event) -> &[(usize, u32)] {
         match event.process() {
             Some(process) => self
                 .by_name
                 .get(crate::extract::comm(&process.name))
-                .map_or(&self.ungated, |rules| rules),
-            None => &self.ungated,
+                .map_or(&self.other, |rules| rules),
+            None => &self.rules,
         }
     }
 }
