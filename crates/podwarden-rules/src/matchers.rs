@@ -512,6 +512,9 @@ impl StrSet {
 #[derive(Debug)]
 pub(crate) struct PathSet {
     paths: HashSet<Box<str>, FastBuild>,
+    /// Bit `n` set when a path of `n` bytes is in the set (bit 63: one of 63 bytes or more),
+    /// so most prefixes of a value are ruled out without hashing.
+    lengths: u64,
     root: bool,
 }
 
@@ -519,6 +522,7 @@ impl PathSet {
     fn new<'a>(paths: impl Iterator<Item = &'a str>) -> PathSet {
         let mut set = PathSet {
             paths: HashSet::default(),
+            lengths: 0,
             root: false,
         };
         for path in paths {
@@ -526,23 +530,35 @@ impl PathSet {
             if trimmed.is_empty() {
                 set.root = true;
             } else {
+                set.lengths |= length_bit(trimmed.len());
                 set.paths.insert(trimmed.into());
             }
         }
         set
     }
 
+    /// Whether `prefix` is one of the paths.
+    #[inline]
+    fn has(&self, prefix: &str) -> bool {
+        self.lengths & length_bit(prefix.len()) != 0 && self.paths.contains(prefix)
+    }
+
     fn matches(&self, value: &str) -> bool {
         if self.root && value.starts_with('/') {
             return true;
         }
-        if self.paths.contains(value.trim_end_matches('/')) {
+        if self.has(value.trim_end_matches('/')) {
             return true;
         }
-        value
-            .match_indices('/')
-            .any(|(at, _)| at > 0 && self.paths.contains(value.get(..at).unwrap_or_default()))
+        memchr::memchr_iter(b'/', value.as_bytes())
+            .any(|at| at > 0 && self.has(value.get(..at).unwrap_or_default()))
     }
+}
+
+/// The bit of [`PathSet::lengths`] for a path of `len` bytes.
+#[inline]
+fn length_bit(len: usize) -> u64 {
+    1u64 << len.min(63)
 }
 
 /// A network (an address is a network of one).
@@ -815,5 +831,10 @@ mod tests {
         assert!(set.matches("/usr/bin/ls"));
         assert!(!set.matches("/etcetera"));
         assert!(!set.matches("/usr/sbin/x"));
+        let long = format!("/{}", "d".repeat(70));
+        let set = PathSet::new([long.as_str(), "/"].into_iter().take(1));
+        assert!(set.matches(&format!("{long}/x")));
+        assert!(!set.matches(&format!("{long}x/x")));
+        assert!(PathSet::new(["/"].into_iter()).matches("/anything"));
     }
 }
