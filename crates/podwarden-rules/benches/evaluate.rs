@@ -237,11 +237,13 @@ impl ValueFormatter for CpuTimeFormatter {
 }
 
 fn bench(c: &mut Criterion<CpuTime>) {
+    let started = std::time::Instant::now();
     let set = rules();
+    let compiled_in = started.elapsed();
     let events = corpus();
     let summary = set.summary();
     eprintln!(
-        "rules running: {} ({} for execve); corpus: {} exec events",
+        "rules running: {} ({} for execve), compiled in {compiled_in:.1?}; corpus: {} exec events",
         summary.enabled,
         set.rules_for_event_type("execve").len(),
         events.len()
