@@ -8,7 +8,7 @@
 //!                    details length u64, SHA-256 of the core (32 bytes)
 //! core:    sections, each a u64 byte length then the bytes, in this order:
 //!          meta (JSON: build time, counts), strings (UTF-8), keys, affected, ranges,
-//!          events, versions, lists, records (tables of u32 words)
+//!          events, versions, lists, records, order (tables of u32 words)
 //! details: every record's `details` text, concatenated; read lazily, never at load
 //! ```
 //!
@@ -16,10 +16,17 @@
 //! cross-reference once, and decodes the tables; matching then works on plain integers and
 //! borrowed `&str`s. `keys` is sorted by (ecosystem, normalised package name) and points at a
 //! contiguous run of `affected` rows.
+//!
+//! Version order is settled at build time: per key and ordering scheme, the distinct versions
+//! its SEMVER / ECOSYSTEM events name are sorted once into `order` (equal versions share a
+//! class), and every event carries its rank there. Matching a package then locates its
+//! version in that list with a binary search (a handful of comparisons) and evaluates every
+//! range of every advisory of the package with integer comparisons.
 
 use super::Severity;
 use super::matcher::normalize_name;
 use super::osv::{Affected, Event, RangeType, Record, SeverityScore, SeverityType};
+use super::version::{Scheme, compare, merge_sort_by};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +37,7 @@ use std::path::{Path, PathBuf};
 /// The index file's name inside the database directory.
 pub const INDEX_FILE: &str = "osv-index.bin";
 /// Bumped whenever the layout or the meaning of a field changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"PWOSVIDX";
 const HEADER_LEN: usize = 64;
 /// No index core may be larger than this (the whole of OSV is far below it).
@@ -117,11 +124,17 @@ pub(crate) struct KeyRow {
     /// Normalised package name.
     pub name: Str,
     pub affected: Span,
+    /// Rows of `order` for ECOSYSTEM ranges (empty when the ecosystem has no known order).
+    pub order_ecosystem: Span,
+    /// Rows of `order` for SEMVER ranges (the same rows when the ecosystem orders as SemVer).
+    pub order_semver: Span,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct AffectedRow {
     pub record: u32,
+    /// Row of `keys` this entry is listed under.
+    pub key: u32,
     /// Full ecosystem string (`Debian:12`).
     pub ecosystem: Str,
     /// Package name as the record writes it.
@@ -151,6 +164,18 @@ pub(crate) struct RangeRow {
 pub(crate) struct EventRow {
     pub kind: u32,
     pub version: Str,
+    /// `2 × class + 1` of the version in its key's `order` rows for the range's scheme (0
+    /// for GIT ranges): comparing ranks is comparing versions.
+    pub rank: u32,
+}
+
+/// One distinct event version of a key, in ascending version order.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct OrderRow {
+    pub version: Str,
+    /// Versions that compare equal (`1.0` and `1.0.0` in SemVer) share a class; classes
+    /// count up from 0 along the list.
+    pub class: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -197,7 +222,7 @@ fn sp(words: &[u32], i: usize) -> Span {
 }
 
 impl Row for KeyRow {
-    const WORDS: usize = 6;
+    const WORDS: usize = 10;
     fn put(&self, out: &mut Vec<u32>) {
         out.extend([
             self.ecosystem.off,
@@ -206,6 +231,10 @@ impl Row for KeyRow {
             self.name.len,
             self.affected.first,
             self.affected.count,
+            self.order_ecosystem.first,
+            self.order_ecosystem.count,
+            self.order_semver.first,
+            self.order_semver.count,
         ]);
     }
     fn get(words: &[u32]) -> Self {
@@ -213,15 +242,18 @@ impl Row for KeyRow {
             ecosystem: s(words, 0),
             name: s(words, 2),
             affected: sp(words, 4),
+            order_ecosystem: sp(words, 6),
+            order_semver: sp(words, 8),
         }
     }
 }
 
 impl Row for AffectedRow {
-    const WORDS: usize = 14;
+    const WORDS: usize = 15;
     fn put(&self, out: &mut Vec<u32>) {
         out.extend([
             self.record,
+            self.key,
             self.ecosystem.off,
             self.ecosystem.len,
             self.name.off,
@@ -240,14 +272,15 @@ impl Row for AffectedRow {
     fn get(words: &[u32]) -> Self {
         AffectedRow {
             record: w(words, 0),
-            ecosystem: s(words, 1),
-            name: s(words, 3),
-            ranges: sp(words, 5),
-            versions: sp(words, 7),
-            severity: w(words, 9),
-            score10: w(words, 10),
-            vector: s(words, 11),
-            flags: w(words, 13),
+            key: w(words, 1),
+            ecosystem: s(words, 2),
+            name: s(words, 4),
+            ranges: sp(words, 6),
+            versions: sp(words, 8),
+            severity: w(words, 10),
+            score10: w(words, 11),
+            vector: s(words, 12),
+            flags: w(words, 14),
         }
     }
 }
@@ -266,14 +299,28 @@ impl Row for RangeRow {
 }
 
 impl Row for EventRow {
-    const WORDS: usize = 3;
+    const WORDS: usize = 4;
     fn put(&self, out: &mut Vec<u32>) {
-        out.extend([self.kind, self.version.off, self.version.len]);
+        out.extend([self.kind, self.version.off, self.version.len, self.rank]);
     }
     fn get(words: &[u32]) -> Self {
         EventRow {
             kind: w(words, 0),
             version: s(words, 1),
+            rank: w(words, 3),
+        }
+    }
+}
+
+impl Row for OrderRow {
+    const WORDS: usize = 3;
+    fn put(&self, out: &mut Vec<u32>) {
+        out.extend([self.version.off, self.version.len, self.class]);
+    }
+    fn get(words: &[u32]) -> Self {
+        OrderRow {
+            version: s(words, 0),
+            class: w(words, 2),
         }
     }
 }
@@ -348,6 +395,7 @@ pub struct Database {
     pub(crate) versions: Vec<Str>,
     pub(crate) lists: Vec<Str>,
     pub(crate) records: Vec<RecordRow>,
+    pub(crate) order: Vec<OrderRow>,
     details: Details,
 }
 
@@ -568,6 +616,7 @@ impl Database {
         put_table(&mut out, &self.versions);
         put_table(&mut out, &self.lists);
         put_table(&mut out, &self.records);
+        put_table(&mut out, &self.order);
         out
     }
 
@@ -592,6 +641,7 @@ impl Database {
             versions: cursor.table("versions")?,
             lists: cursor.table("lists")?,
             records: cursor.table("records")?,
+            order: cursor.table("order")?,
             details,
         };
         if cursor.at != core.len() {
@@ -615,13 +665,21 @@ impl Database {
                 .is_some_and(|end| end <= len)
         };
         for k in &self.keys {
-            if !str_ok(k.ecosystem) || !str_ok(k.name) || !span_ok(k.affected, self.affected.len())
+            if !str_ok(k.ecosystem)
+                || !str_ok(k.name)
+                || !span_ok(k.affected, self.affected.len())
+                || !span_ok(k.order_ecosystem, self.order.len())
+                || !span_ok(k.order_semver, self.order.len())
             {
                 return Err("bad key row".into());
             }
         }
+        if !self.order.iter().all(|o| str_ok(o.version)) {
+            return Err("bad order row".into());
+        }
         for a in &self.affected {
             if a.record as usize >= self.records.len()
+                || a.key as usize >= self.keys.len()
                 || !str_ok(a.ecosystem)
                 || !str_ok(a.name)
                 || !str_ok(a.vector)
@@ -906,7 +964,12 @@ impl IndexBuilder {
                     Event::Limit(_) => EV_LIMIT,
                 };
                 let version = self.intern(event.version());
-                self.events.push(EventRow { kind, version });
+                // The rank is settled in `try_finish`, once every version of the key is known.
+                self.events.push(EventRow {
+                    kind,
+                    version,
+                    rank: 0,
+                });
             }
             let events = self.span(events_first, self.events.len());
             let kind = match range.kind {
@@ -937,6 +1000,7 @@ impl IndexBuilder {
             .is_some_and(|i| !i.is_empty());
         AffectedRow {
             record: record_index,
+            key: 0,
             ecosystem,
             name,
             ranges,
@@ -991,9 +1055,17 @@ impl IndexBuilder {
                         first: index,
                         count: 1,
                     },
+                    ..KeyRow::default()
                 }),
             }
         }
+        let order = rank_event_versions(
+            &strings,
+            &mut keys,
+            &mut affected,
+            &self.ranges,
+            &mut self.events,
+        )?;
         let info = DbInfo {
             format_version: FORMAT_VERSION,
             built_at: meta.built_at,
@@ -1012,6 +1084,7 @@ impl IndexBuilder {
             versions: self.versions,
             lists: self.lists,
             records: self.records,
+            order,
             details: Details::Memory(self.details),
         })
     }
@@ -1032,9 +1105,112 @@ impl Database {
             versions: Vec::new(),
             lists: Vec::new(),
             records: Vec::new(),
+            order: Vec::new(),
             details: Details::Memory(Vec::new()),
         }
     }
+}
+
+/// Sorts, per key and scheme, the distinct versions that SEMVER / ECOSYSTEM events name,
+/// records each event's rank in that order, and links every affected row to its key.
+/// Returns the `order` table.
+fn rank_event_versions(
+    strings: &str,
+    keys: &mut [KeyRow],
+    affected: &mut [AffectedRow],
+    ranges: &[RangeRow],
+    events: &mut [EventRow],
+) -> Result<Vec<OrderRow>, IndexError> {
+    let text = |r: Str| {
+        let start = r.off as usize;
+        strings.get(start..start + r.len as usize).unwrap_or("")
+    };
+    let overflow = || IndexError::Overflow { what: "2^32 rows" };
+    let mut order: Vec<OrderRow> = Vec::new();
+    // Reused per key: event rows of each list, distinct versions, (offset, class) pairs.
+    let mut ecosystem_events: Vec<usize> = Vec::new();
+    let mut semver_events: Vec<usize> = Vec::new();
+    let mut distinct: Vec<Str> = Vec::new();
+    let mut classes: Vec<((u32, u32), u32)> = Vec::new();
+    for (key_index, key) in keys.iter_mut().enumerate() {
+        let key_index = u32::try_from(key_index).map_err(|_| overflow())?;
+        let ecosystem_scheme = Scheme::for_ecosystem(text(key.ecosystem));
+        ecosystem_events.clear();
+        semver_events.clear();
+        for row in affected.get_mut(key.affected.range()).unwrap_or(&mut []) {
+            row.key = key_index;
+            for range in ranges.get(row.ranges.range()).unwrap_or(&[]) {
+                let list = match range.kind {
+                    RANGE_SEMVER => &mut semver_events,
+                    RANGE_ECOSYSTEM if ecosystem_scheme == Some(Scheme::SemVer) => {
+                        &mut semver_events
+                    }
+                    RANGE_ECOSYSTEM if ecosystem_scheme.is_some() => &mut ecosystem_events,
+                    _ => continue,
+                };
+                list.extend(range.events.range());
+            }
+        }
+        let lists = [
+            (Scheme::SemVer, &semver_events),
+            (
+                ecosystem_scheme.unwrap_or(Scheme::SemVer),
+                &ecosystem_events,
+            ),
+        ];
+        for (which, (scheme, list)) in lists.into_iter().enumerate() {
+            distinct.clear();
+            distinct.extend(
+                list.iter()
+                    .filter_map(|&e| events.get(e))
+                    .map(|e| e.version),
+            );
+            distinct.sort_unstable_by_key(|v| (v.off, v.len));
+            distinct.dedup();
+            // A merge sort: whatever a scheme answers for odd versions, it ends.
+            merge_sort_by(&mut distinct, |a, b| compare(scheme, text(*a), text(*b)));
+            let first = order.len();
+            classes.clear();
+            let mut class = 0u32;
+            let mut previous: Option<Str> = None;
+            for &version in &distinct {
+                if let Some(previous) = previous
+                    && compare(scheme, text(previous), text(version)) != std::cmp::Ordering::Equal
+                {
+                    class += 1;
+                }
+                previous = Some(version);
+                order.push(OrderRow { version, class });
+                classes.push(((version.off, version.len), class));
+            }
+            classes.sort_unstable();
+            for &e in list {
+                if let Some(event) = events.get_mut(e)
+                    && let Ok(found) = classes
+                        .binary_search_by_key(&(event.version.off, event.version.len), |c| c.0)
+                    && let Some(&(_, class)) = classes.get(found)
+                {
+                    event.rank = class
+                        .checked_mul(2)
+                        .and_then(|r| r.checked_add(1))
+                        .ok_or_else(overflow)?;
+                }
+            }
+            let span = Span {
+                first: u32::try_from(first).map_err(|_| overflow())?,
+                count: u32::try_from(order.len() - first).map_err(|_| overflow())?,
+            };
+            if which == 0 {
+                key.order_semver = span;
+                if ecosystem_scheme == Some(Scheme::SemVer) {
+                    key.order_ecosystem = span;
+                }
+            } else if ecosystem_scheme.is_some_and(|s| s != Scheme::SemVer) {
+                key.order_ecosystem = span;
+            }
+        }
+    }
+    Ok(order)
 }
 
 /// The advisory's web page: the database's own `url`, an ADVISORY reference naming the id,

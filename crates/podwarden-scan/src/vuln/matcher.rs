@@ -4,18 +4,20 @@
 //! informational entries (RustSec's unsound / unmaintained notices, which cargo-audit reports
 //! as warnings, not vulnerabilities); then one finding per package and vulnerability, aliases
 //! merged.
+//!
+//! Versions are compared through the ranks the index settled at build time (see
+//! [`super::index`]): a package version is located once per ordered list with a binary
+//! search, after which every event comparison is an integer comparison.
 
 use super::index::{
     AffectedRow, Database, EV_FIXED, EV_INTRODUCED, EV_LAST_AFFECTED, EV_LIMIT, EventRow,
-    FLAG_INFORMATIONAL, NO_SCORE, RANGE_ECOSYSTEM, RANGE_SEMVER, Str, severity_from_code,
+    FLAG_INFORMATIONAL, KeyRow, NO_SCORE, RANGE_ECOSYSTEM, RANGE_SEMVER, Span, severity_from_code,
 };
-use super::version::{Scheme, compare};
+use super::version::{Scheme, compare, merge_sort_by};
 use super::{Finding, Severity};
 use crate::inventory::{Ecosystem, Inventory, Package};
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// The name under which a package is indexed and looked up: PyPI names normalised as PEP 503
 /// says, NuGet and Packagist names lower-cased (both registries ignore case), others as is.
@@ -167,16 +169,65 @@ fn lookup_targets(package: &Package) -> [Option<(&str, &str)>; 2] {
     }
 }
 
-/// Sort position of an event version: `introduced: "0"` is below every version.
-fn event_order(scheme: Scheme, a: &EventRow, a_ver: &str, b: &EventRow, b_ver: &str) -> Ordering {
+/// Sort position of an event version: `introduced: "0"` is below every version, the others
+/// in the order of their ranks.
+fn event_order(a: &EventRow, a_ver: &str, b: &EventRow, b_ver: &str) -> Ordering {
     let a_zero = a.kind == EV_INTRODUCED && a_ver == "0";
     let b_zero = b.kind == EV_INTRODUCED && b_ver == "0";
     match (a_zero, b_zero) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Less,
         (false, true) => Ordering::Greater,
-        (false, false) => compare(scheme, a_ver, b_ver),
+        (false, false) => a.rank.cmp(&b.rank),
     }
+}
+
+/// Where a version sits in one `order` list: `(first row, row count, rank)`.
+type Located = (u32, u32, u32);
+
+/// A version being evaluated, with its rank in every `order` list consulted so far (one or
+/// two per key, so a short list searched in place).
+struct Probe<'v, 'c> {
+    version: &'v str,
+    ranks: &'c mut Vec<Located>,
+}
+
+impl Probe<'_, '_> {
+    fn rank(&mut self, db: &Database, scheme: Scheme, list: Span) -> u32 {
+        if let Some(&(_, _, rank)) = self
+            .ranks
+            .iter()
+            .find(|r| r.0 == list.first && r.1 == list.count)
+        {
+            return rank;
+        }
+        let rank = db.rank_of(scheme, list, self.version);
+        self.ranks.push((list.first, list.count, rank));
+        rank
+    }
+}
+
+/// The scheme and `order` list a range of `key` is evaluated with; None for GIT ranges and
+/// ECOSYSTEM ranges of ecosystems without a known order.
+fn range_order(
+    kind: u32,
+    key: &KeyRow,
+    ecosystem_scheme: Option<Scheme>,
+) -> Option<(Scheme, Span)> {
+    match kind {
+        RANGE_SEMVER => Some((Scheme::SemVer, key.order_semver)),
+        RANGE_ECOSYSTEM => ecosystem_scheme.map(|scheme| (scheme, key.order_ecosystem)),
+        _ => None,
+    }
+}
+
+/// A fixed version named by a matched entry.
+#[derive(Clone, Copy)]
+struct Fix<'a> {
+    at: &'a str,
+    /// The scheme and list its rank is in (None: an ecosystem without a known order).
+    order: Option<(Scheme, Span)>,
+    rank: u32,
 }
 
 /// One matched `affected` row for the package being matched.
@@ -198,56 +249,12 @@ struct Scratch {
     /// (group root, hit index).
     order: Vec<(u32, u32)>,
     members: Vec<Hit>,
-    /// Comparisons of the current package's version with event versions.
-    compared: CompareCache,
-}
-
-/// `compare(scheme, version, event version)` results for one package version, keyed by the
-/// event version's interned offset: records of one package repeat the same versions, and a
-/// comparison parses both sides.
-#[derive(Default)]
-struct CompareCache {
-    /// Key: offset << 8 | scheme.
-    entries: HashMap<u64, Ordering, BuildHasherDefault<OffsetHasher>>,
-}
-
-impl CompareCache {
-    /// Forgets everything (the version being matched changes).
-    fn clear(&mut self) {
-        self.entries.clear();
-    }
-
-    fn get(&mut self, scheme: Scheme, key: Str, version: &str, at: &str) -> Ordering {
-        // Empty strings share offset 0; only real interned strings are remembered.
-        if key.len == 0 {
-            return compare(scheme, version, at);
-        }
-        *self
-            .entries
-            .entry((u64::from(key.off) << 8) | scheme as u64)
-            .or_insert_with(|| compare(scheme, version, at))
-    }
-}
-
-/// A hasher for the cache's integer keys (offsets are not chosen by an adversary who could
-/// profit from collisions; the worst case is a slower lookup).
-#[derive(Default)]
-struct OffsetHasher(u64);
-
-impl Hasher for OffsetHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+    /// Ranks of the version being matched.
+    ranks: Vec<Located>,
+    /// Ranks of the installed version (kept across one package's findings) and of a
+    /// candidate fix, while writing findings.
+    installed_ranks: Vec<Located>,
+    fix_ranks: Vec<Located>,
 }
 
 /// The root of `i` in a union-find parent table (roots point at themselves).
@@ -308,7 +315,11 @@ impl Database {
         let mut matched_version = package.version.as_str();
         for (target, (name, version)) in lookup_targets(package).into_iter().flatten().enumerate() {
             let version = normalize_version(package.ecosystem, name, version);
-            scratch.compared.clear();
+            scratch.ranks.clear();
+            let mut probe = Probe {
+                version,
+                ranks: &mut scratch.ranks,
+            };
             let key = normalize_into(eco_name, name, &mut scratch.name);
             let Some(span) = self.lookup(eco_name, key) else {
                 continue;
@@ -328,7 +339,7 @@ impl Database {
                 {
                     continue;
                 }
-                if self.affected_includes(row, version, &mut scratch.compared) {
+                if self.affected_includes(row, &mut probe) {
                     matched_version = version;
                     scratch.hits.push(Hit {
                         record: row.record,
@@ -343,38 +354,51 @@ impl Database {
         self.build_findings(package, matched_version, scratch, out);
     }
 
-    /// Whether `version` is affected according to one `affected` row.
-    fn affected_includes(
-        &self,
-        row: &AffectedRow,
-        version: &str,
-        compared: &mut CompareCache,
-    ) -> bool {
+    /// The rank of `version` among the versions of one `order` list (see [`EventRow::rank`]):
+    /// `2 × class + 1` when it equals a class, else `2 × (the class above it)`. Costs a
+    /// binary search of `compare` calls.
+    fn rank_of(&self, scheme: Scheme, list: Span, version: &str) -> u32 {
+        let rows = self.order.get(list.range()).unwrap_or(&[]);
+        let above = rows.partition_point(|row| {
+            compare(scheme, self.str(row.version), version) == Ordering::Less
+        });
+        match rows.get(above) {
+            Some(row) if compare(scheme, version, self.str(row.version)) == Ordering::Equal => {
+                row.class.saturating_mul(2).saturating_add(1)
+            }
+            Some(row) => row.class.saturating_mul(2),
+            None => rows
+                .last()
+                .map_or(0, |row| row.class.saturating_add(1).saturating_mul(2)),
+        }
+    }
+
+    /// Whether the probed version is affected according to one `affected` row.
+    fn affected_includes(&self, row: &AffectedRow, probe: &mut Probe<'_, '_>) -> bool {
         let versions = self.versions.get(row.versions.range()).unwrap_or(&[]);
         if versions
-            .binary_search_by(|&v| self.str(v).cmp(version))
+            .binary_search_by(|&v| self.str(v).cmp(probe.version))
             .is_ok()
         {
             return true;
         }
+        let Some(key) = self.keys.get(row.key as usize) else {
+            return false;
+        };
         let ranges = self.ranges.get(row.ranges.range()).unwrap_or(&[]);
         let mut ecosystem_scheme: Option<Option<Scheme>> = None;
         ranges.iter().any(|range| {
-            let scheme = match range.kind {
-                RANGE_SEMVER => Scheme::SemVer,
-                RANGE_ECOSYSTEM => {
-                    let scheme = *ecosystem_scheme
-                        .get_or_insert_with(|| Scheme::for_ecosystem(self.str(row.ecosystem)));
-                    match scheme {
-                        Some(scheme) => scheme,
-                        None => return false,
-                    }
-                }
+            if range.kind != RANGE_SEMVER && range.kind != RANGE_ECOSYSTEM {
                 // GIT ranges name commits, not versions: skipped, the others still count.
-                _ => return false,
+                return false;
+            }
+            let scheme = *ecosystem_scheme
+                .get_or_insert_with(|| Scheme::for_ecosystem(self.str(key.ecosystem)));
+            let Some((scheme, list)) = range_order(range.kind, key, scheme) else {
+                return false;
             };
             let events = self.events.get(range.events.range()).unwrap_or(&[]);
-            self.range_includes(scheme, events, version, compared)
+            self.range_includes(scheme, list, events, probe)
         })
     }
 
@@ -386,28 +410,28 @@ impl Database {
     fn range_includes(
         &self,
         scheme: Scheme,
+        list: Span,
         events: &[EventRow],
-        version: &str,
-        compared: &mut CompareCache,
+        probe: &mut Probe<'_, '_>,
     ) -> bool {
         let mut has_limit = false;
         let mut below_a_limit = false;
         let mut last: Option<(&EventRow, &str)> = None;
+        // The version against the event: ranks compare as the versions do.
+        let mut rank = None;
+        let mut versus = |event: &EventRow| {
+            let own = *rank.get_or_insert_with(|| probe.rank(self, scheme, list));
+            own.cmp(&event.rank)
+        };
         for event in events {
             let at = self.str(event.version);
             let applies = match event.kind {
-                EV_INTRODUCED => {
-                    at == "0" || compared.get(scheme, event.version, version, at) != Ordering::Less
-                }
-                EV_FIXED => compared.get(scheme, event.version, version, at) != Ordering::Less,
-                EV_LAST_AFFECTED => {
-                    compared.get(scheme, event.version, version, at) == Ordering::Greater
-                }
+                EV_INTRODUCED => at == "0" || versus(event) != Ordering::Less,
+                EV_FIXED => versus(event) != Ordering::Less,
+                EV_LAST_AFFECTED => versus(event) == Ordering::Greater,
                 EV_LIMIT => {
                     has_limit = true;
-                    if at == "*"
-                        || compared.get(scheme, event.version, version, at) == Ordering::Less
-                    {
+                    if at == "*" || versus(event) == Ordering::Less {
                         below_a_limit = true;
                     }
                     false
@@ -419,9 +443,7 @@ impl Database {
             }
             let later = match last {
                 None => true,
-                Some((prev, prev_at)) => {
-                    event_order(scheme, event, at, prev, prev_at) != Ordering::Less
-                }
+                Some((prev, prev_at)) => event_order(event, at, prev, prev_at) != Ordering::Less,
             };
             if later {
                 last = Some((event, at));
@@ -482,6 +504,8 @@ impl Database {
         order.sort_unstable();
         let scheme = Scheme::for_ecosystem(package.ecosystem.osv_name());
         let mut members = std::mem::take(&mut scratch.members);
+        // One installed version for all of the package's findings: its ranks are kept.
+        scratch.installed_ranks.clear();
         for group in order.chunk_by(|a, b| a.0 == b.0) {
             members.clear();
             members.extend(
@@ -489,7 +513,8 @@ impl Database {
                     .iter()
                     .filter_map(|&(_, i)| hits.get(i as usize).copied()),
             );
-            out.push(self.finding(package, version, scheme, &members));
+            let ranks = (&mut scratch.installed_ranks, &mut scratch.fix_ranks);
+            out.push(self.finding(package, version, scheme, &members, ranks));
         }
         scratch.members = members;
     }
@@ -517,6 +542,7 @@ impl Database {
         version: &str,
         scheme: Option<Scheme>,
         members: &[Hit],
+        (installed_ranks, fix_ranks): (&mut Vec<Located>, &mut Vec<Located>),
     ) -> Finding {
         // Primary id: the most specific database's record, then the smallest id.
         let primary = members
@@ -585,38 +611,70 @@ impl Database {
         };
 
         // Fixed versions of the applicable SEMVER / ECOSYSTEM ranges.
-        let mut fixed: Vec<&str> = Vec::new();
+        let mut fixed: Vec<Fix<'_>> = Vec::new();
         for row in &rows {
+            let Some(key) = self.keys.get(row.key as usize) else {
+                continue;
+            };
+            let ecosystem_scheme = Scheme::for_ecosystem(self.str(key.ecosystem));
             for range in self.ranges.get(row.ranges.range()).unwrap_or(&[]) {
                 if range.kind != RANGE_SEMVER && range.kind != RANGE_ECOSYSTEM {
                     continue;
                 }
+                let order = range_order(range.kind, key, ecosystem_scheme);
                 for event in self.events.get(range.events.range()).unwrap_or(&[]) {
                     let at = self.str(event.version);
-                    if event.kind == EV_FIXED && !at.is_empty() && !fixed.contains(&at) {
-                        fixed.push(at);
+                    if event.kind == EV_FIXED && !at.is_empty() && !fixed.iter().any(|f| f.at == at)
+                    {
+                        fixed.push(Fix {
+                            at,
+                            order,
+                            rank: event.rank,
+                        });
                     }
                 }
             }
         }
-        let order = |a: &str, b: &str| match scheme {
-            Some(scheme) => compare(scheme, a, b).then_with(|| a.cmp(b)),
-            None => a.cmp(b),
-        };
-        fixed.sort_by(|a, b| order(a, b));
+        // Ascending in the package's scheme (then by text): by rank when every fix is ranked
+        // in one list of that scheme, else by comparing the texts.
+        let one_list = fixed.first().and_then(|f| f.order).filter(|&(s, list)| {
+            Some(s) == scheme && fixed.iter().all(|f| f.order == Some((s, list)))
+        });
+        match (one_list, scheme) {
+            (Some(_), _) => fixed.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.at.cmp(b.at))),
+            (None, Some(scheme)) => merge_sort_by(&mut fixed, |a, b| {
+                compare(scheme, a.at, b.at).then_with(|| a.at.cmp(b.at))
+            }),
+            (None, None) => fixed.sort_by(|a, b| a.at.cmp(b.at)),
+        }
         // The first fix above the installed version that no entry of the group still
         // covers; failing that, the highest fix above it.
+        let mut installed = Probe {
+            version,
+            ranks: installed_ranks,
+        };
         let mut suggestion = None;
-        for &fix in &fixed {
-            if scheme.is_some_and(|s| compare(s, version, fix) != Ordering::Less) {
+        for fix in &fixed {
+            let at_or_below = match (scheme, fix.order) {
+                (Some(s), Some((fix_scheme, list))) if s == fix_scheme => {
+                    installed.rank(self, s, list) >= fix.rank
+                }
+                (Some(s), _) => compare(s, version, fix.at) != Ordering::Less,
+                (None, _) => false,
+            };
+            if at_or_below {
                 continue;
             }
-            suggestion = Some(fix);
-            let mut fresh = CompareCache::default();
-            if !rows
-                .iter()
-                .any(|r| self.affected_includes(r, fix, &mut fresh))
-            {
+            suggestion = Some(fix.at);
+            fix_ranks.clear();
+            if let Some((_, list)) = fix.order {
+                fix_ranks.push((list.first, list.count, fix.rank));
+            }
+            let mut probe = Probe {
+                version: fix.at,
+                ranks: fix_ranks,
+            };
+            if !rows.iter().any(|r| self.affected_includes(r, &mut probe)) {
                 break;
             }
         }
@@ -645,7 +703,7 @@ impl Database {
             severity,
             cvss_score,
             cvss_vector,
-            fixed_versions: fixed.into_iter().map(str::to_owned).collect(),
+            fixed_versions: fixed.into_iter().map(|f| f.at.to_owned()).collect(),
             remediation,
             url,
         }

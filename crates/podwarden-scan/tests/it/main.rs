@@ -4,6 +4,7 @@ mod inventory_os;
 mod lang;
 mod matching;
 mod osv;
+mod ranks;
 mod report;
 mod rootfs;
 mod versions;

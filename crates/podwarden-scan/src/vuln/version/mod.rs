@@ -67,6 +67,59 @@ pub fn compare(scheme: Scheme, a: &str, b: &str) -> Ordering {
     }
 }
 
+/// Sorts `items` stably by `order` with a merge sort. Unlike the standard library's sorts,
+/// which may panic when a comparator is not a total order, this always ends with some
+/// permutation of the input, whatever `order` answers (version schemes are total orders on
+/// the versions they parse, but advisories contain anything).
+pub fn merge_sort_by<T: Copy>(items: &mut [T], mut order: impl FnMut(&T, &T) -> Ordering) {
+    if items.len() < 2 {
+        return;
+    }
+    let mut buffer: Vec<T> = items.to_vec();
+    let mut width = 1;
+    let len = items.len();
+    // Bottom-up: runs of `width` are merged pairwise from `source` into `target`, then the
+    // roles swap; `in_items` tracks which side holds the current runs.
+    let mut in_items = true;
+    while width < len {
+        let (source, target): (&[T], &mut [T]) = if in_items {
+            (&*items, &mut buffer[..])
+        } else {
+            (&buffer[..], &mut *items)
+        };
+        let mut start = 0;
+        while start < len {
+            let mid = (start + width).min(len);
+            let end = (start + 2 * width).min(len);
+            let (mut i, mut j, mut k) = (start, mid, start);
+            while k < end {
+                let take_left = match (source.get(i), source.get(j)) {
+                    (Some(left), Some(right)) if i < mid && j < end => {
+                        order(right, left) != Ordering::Less
+                    }
+                    _ => i < mid,
+                };
+                let from = if take_left { i } else { j };
+                if let (Some(slot), Some(&item)) = (target.get_mut(k), source.get(from)) {
+                    *slot = item;
+                }
+                if take_left {
+                    i += 1;
+                } else {
+                    j += 1;
+                }
+                k += 1;
+            }
+            start = end;
+        }
+        in_items = !in_items;
+        width *= 2;
+    }
+    if !in_items {
+        items.copy_from_slice(&buffer);
+    }
+}
+
 mod apk;
 mod cran;
 mod digits;
@@ -223,6 +276,39 @@ mod tests {
         check_ascending(Scheme::Cran, &["1.0-1", "1.0-10", "1.0.10.1"]);
         check_ascending(Scheme::Hackage, &["1.0", "1.0.0", "1.0.1"]);
         check_ascending(Scheme::Pub, &["1.0.0-dev", "1.0.0", "1.0.0+1", "1.0.0+2"]);
+    }
+
+    #[test]
+    fn merge_sort_is_stable_and_survives_inconsistent_orders() {
+        use super::merge_sort_by;
+        let check = |input: &[(u32, char)], expected: &[(u32, char)]| {
+            let mut items = input.to_vec();
+            merge_sort_by(&mut items, |a, b| a.0.cmp(&b.0));
+            assert_eq!(items, expected, "sorting {input:?}");
+        };
+        check(&[], &[]);
+        check(&[(1, 'a')], &[(1, 'a')]);
+        check(
+            &[(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e')],
+            &[(1, 'b'), (1, 'e'), (2, 'd'), (3, 'a'), (3, 'c')],
+        );
+        let mut rng = Rng(7);
+        let mut many: Vec<(u32, char)> = (0..1000)
+            .map(|i| ((rng.next() % 50) as u32, char::from(b'a' + (i % 26) as u8)))
+            .collect();
+        let mut expected = many.clone();
+        expected.sort_by_key(|p| p.0);
+        merge_sort_by(&mut many, |a, b| a.0.cmp(&b.0));
+        assert_eq!(many, expected);
+        // A comparator that answers at random still ends with a permutation.
+        let mut items: Vec<u32> = (0..500).collect();
+        merge_sort_by(&mut items, |_, _| match rng.next() % 3 {
+            0 => Ordering::Less,
+            1 => Ordering::Equal,
+            _ => Ordering::Greater,
+        });
+        items.sort_unstable();
+        assert_eq!(items, (0..500).collect::<Vec<u32>>());
     }
 
     /// A tiny deterministic generator (xorshift64*), so failures reproduce.
