@@ -621,3 +621,55 @@ fn too_many_detectors_is_an_error() {
     );
     assert!(inventory_dir(tmp.path(), &detectors[..128], &ScanOptions::default()).is_ok());
 }
+
+/// The hostile inputs on a real walk with the shipped detectors: a 5 GiB sparse lock
+/// file, a symlink loop, a symlink to a directory outside the root, and a malformed lock file
+/// beside a good one. Nothing hangs or is read past the bound; each problem names its file.
+#[test]
+fn sparse_giants_loops_and_garbage_are_warnings_naming_the_file() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    write(
+        outside.path(),
+        "Cargo.lock",
+        b"version = 3\n\n[[package]]\nname = \"leaked\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    write(
+        root,
+        "app/Cargo.lock",
+        b"version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"0.6.13\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    );
+    write(root, "broken/Cargo.lock", b"[[package]\nname = ");
+    std::fs::create_dir_all(root.join("huge")).expect("mkdir");
+    let giant = std::fs::File::create(root.join("huge/package-lock.json")).expect("create");
+    giant.set_len(5 << 30).expect("sparse 5 GiB file");
+    drop(giant);
+    symlink("loop2", root.join("loop1")).expect("symlink");
+    symlink("loop1", root.join("loop2")).expect("symlink");
+    symlink(".", root.join("app/self")).expect("symlink");
+    symlink(outside.path(), root.join("outside")).expect("symlink");
+
+    let inv =
+        inventory_dir(root, &default_detectors(), &ScanOptions::default()).expect("inventory");
+    let packages: Vec<String> = inv
+        .packages
+        .iter()
+        .map(|p| format!("{} {} {}", p.name, p.version, p.location))
+        .collect();
+    assert_eq!(packages, ["smallvec 0.6.13 app/Cargo.lock"]);
+    let warnings: Vec<String> = inv
+        .warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.path, w.message))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("broken/Cargo.lock: "),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        warnings[1],
+        "huge/package-lock.json: file is 5368709120 bytes, over the 1073741824-byte limit; not read"
+    );
+}
