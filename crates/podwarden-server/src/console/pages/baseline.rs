@@ -174,7 +174,14 @@ async fn risks(
         }))
         div #results {
             @if total == 0 {
-                (empty_state(ctx, "baseline.empty.title", html! { p { (ctx.t("baseline.empty.body")) } }))
+                (empty_state(ctx, "baseline.empty.title", html! {
+                    p { (ctx.t("baseline.empty.body")) }
+                    ol.steps {
+                        li { (ctx.t("findings.next.bound")) " " a href="/assets?view=no-quota" { (ctx.t("findings.next.bound_link")) } }
+                        li { (ctx.t("findings.next.scan_now")) " " a href="/assets?agent=online" { (ctx.t("findings.next.scan_now_link")) } }
+                        li { (ctx.t("findings.next.interval")) " " a href="/settings#scans" { (ctx.t("findings.next.interval_link")) } }
+                    }
+                }))
             } @else {
                 div.table-wrap {
                     @match &listing {

@@ -49,21 +49,20 @@ async fn asset_counts(store: &Store, tenant: TenantId) -> Result<AssetCounts, St
         f(&mut filter);
         filter
     };
-    // Independent reads: run together on the reader pool.
-    let (total, online, offline, bound, unbound, at_risk, safe, gone) = tokio::try_join!(
+    // Independent reads, run together on the reader pool; offline, unbound and safe are the
+    // exact complements of online, bound and at risk, so they are not counted again.
+    let (total, online, bound, at_risk, gone) = tokio::try_join!(
         count_assets(store, tenant, AssetFilter::default()),
         count_assets(store, tenant, with(|f| f.agent_online = Some(true))),
-        count_assets(store, tenant, with(|f| f.agent_online = Some(false))),
         count_assets(store, tenant, with(|f| f.bound = Some(true))),
-        count_assets(store, tenant, with(|f| f.bound = Some(false))),
         count_assets(store, tenant, with(|f| f.at_risk = Some(true))),
-        count_assets(store, tenant, with(|f| f.at_risk = Some(false))),
         count_assets(
             store,
             tenant,
             with(|f| f.status = Some(crate::assets::AssetStatus::Gone)),
         ),
     )?;
+    let (offline, unbound, safe) = (total - online, total - bound, total - at_risk);
     Ok(AssetCounts {
         total,
         online,

@@ -165,7 +165,14 @@ async fn findings(
         }))
         div #results {
             @if total == 0 {
-                (empty_state(ctx, "vulns.empty.title", html! { p { (ctx.t("vulns.empty.body")) } }))
+                (empty_state(ctx, "vulns.empty.title", html! {
+                    p { (ctx.t("vulns.empty.body")) }
+                    ol.steps {
+                        li { (ctx.t("findings.next.bound")) " " a href="/assets?view=no-quota" { (ctx.t("findings.next.bound_link")) } }
+                        li { (ctx.t("findings.next.scan_now")) " " a href="/assets?agent=online" { (ctx.t("findings.next.scan_now_link")) } }
+                        li { (ctx.t("findings.next.interval")) " " a href="/settings#scans" { (ctx.t("findings.next.interval_link")) } }
+                    }
+                }))
             } @else {
                 div.table-wrap {
                     @match &listing {
