@@ -198,6 +198,12 @@ fn screenshot_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let dir = target.join("console-screenshots");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    // Only this run's pictures: drop those of earlier runs.
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        if entry.path().extension().is_some_and(|ext| ext == "png") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     dir.canonicalize().unwrap_or(dir)
 }
 
