@@ -1,8 +1,8 @@
 //! Background jobs: a small scheduler of periodic tokio tasks. On PostgreSQL each run takes an
 //! advisory lock named after the job, so with several replicas only one runs it at a time.
 //!
-//! Built in: `metering-flush` (accrue usage of every tenant up to now) and `close-bills`
-//! (produce yesterday's bills). Agent online/offline is derived from the last heartbeat at
+//! Built in: `metering-flush` (accrue usage of every tenant up to now), `close-bills`
+//! (produce yesterday's bills) and, on SQLite, `wal-checkpoint`. Agent online/offline is derived from the last heartbeat at
 //! read time, so no job marks agents offline. Later features add their jobs (asset sync,
 //! scan schedules) with [`Scheduler::add`].
 
@@ -57,6 +57,29 @@ impl Job for CloseBills {
                 if !closed.is_empty() {
                     tracing::info!(tenant = %tenant, days = ?closed, "closed bills");
                 }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// SQLite only: copies the write-ahead log back into the database file with a passive
+/// checkpoint on a reader connection, so the single writer never stalls on a checkpoint (and
+/// its fsync) in the middle of a heartbeat burst.
+#[derive(Debug, Default)]
+pub struct WalCheckpoint;
+
+impl Job for WalCheckpoint {
+    fn name(&self) -> &'static str {
+        "wal-checkpoint"
+    }
+
+    fn run<'a>(&'a self, store: &'a Store) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if store.db().backend() == Backend::Sqlite {
+                sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .fetch_optional(store.db().reader())
+                    .await?;
             }
             Ok(())
         })
@@ -123,6 +146,9 @@ impl Scheduler {
         let mut scheduler = Scheduler::new(store);
         scheduler.add(Arc::new(MeteringFlush), flush);
         scheduler.add(Arc::new(CloseBills), bills);
+        if scheduler.store.db().backend() == Backend::Sqlite {
+            scheduler.add(Arc::new(WalCheckpoint), Duration::from_secs(1));
+        }
         let cluster_sync =
             Duration::from_secs(scheduler.store.settings().clusters.sync_interval_secs);
         scheduler.add(

@@ -86,9 +86,10 @@ pub struct Db {
     backend: Backend,
 }
 
-/// SQLite pragmas set on every connection.
-const SQLITE_PRAGMAS: &str =
-    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+/// SQLite pragmas set on every connection. Checkpoints run in the `wal-checkpoint` job off the
+/// write path; the writer checkpoints itself only if the WAL grows past ~40 MB.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+     PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000;";
 
 impl Db {
     /// Connects to `sqlite://PATH` (creating the directory and file) or `postgres://...`,
