@@ -15,9 +15,15 @@
 # a no-op without fetching; --no-yanked: the yanked check asks the crates.io index over the
 # network, and podwarden has no such check).
 #
-# Prints per lock file: the vulnerability ids of each tool, their symmetric difference,
-# cargo-audit's informational warnings (unsound/unmaintained; not vulnerabilities, podwarden
-# reports none), and the median wall and CPU (user + sys) time of $RUNS runs (default 5) of each.
+# Advisory sets: the slice's 110 crates.io records, and the same $COPIES times over (default 10,
+# i.e. 1,100 records, about the real RustSec crates/ collection; the copies are renamed so that
+# they match nothing and the findings stay the same), to show how each tool's load scales.
+#
+# Prints per advisory set and lock file: the vulnerability ids of each tool, their symmetric
+# difference, cargo-audit's informational warnings (unsound/unmaintained notices: cargo-audit
+# lists them as warnings, not vulnerabilities, and podwarden's matcher skips them, so they are
+# shown but not compared), and the median wall and CPU (user + sys) time of $RUNS runs
+# (default 5) of each.
 #
 # PODWARDEN_BIN names the podwarden binary (default target/release/podwarden, built only if
 # absent); CARGO_AUDIT names cargo-audit (default: /tmp/cargo-audit/bin/cargo-audit, else PATH;
@@ -51,10 +57,36 @@ fi
 
 rm -rf "$work"
 mkdir -p "$work"
-python3 "$repo/bench/osv-to-rustsec.py" "$slice" "$work/rustsec-db"
-"$podwarden" db import --db "$work/podwarden-db" "$slice" >"$work/import.out"
 echo "podwarden $("$podwarden" --version | awk '{print $2}'), cargo-audit $("$cargo_audit" --version | awk '{print $2}')," \
-  "$(find "$slice" -name '*.json' | wc -l) crates.io advisories, $(nproc) cores, $runs runs each"
+  "$(nproc) cores, $runs runs each"
+
+# Two advisory sets, each given to both tools: the slice's crates.io records as they are, and
+# the slice $copies times over (default 10: 1,100 records, about the size of the real RustSec
+# crates/ collection), the extra copies renamed (ids RUSTSEC-YYYY-KKNNNN, packages NAME-copyK,
+# no aliases) so that they load like real advisories but match no real crate: same findings.
+copies="${COPIES:-10}"
+mkdir -p "$work/osv-slice/crates.io" "$work/osv-scaled/crates.io"
+cp "$slice"/*.json "$work/osv-slice/crates.io/"
+python3 - "$slice" "$work/osv-scaled/crates.io" "$copies" <<'PY'
+import json, pathlib, sys
+source, out, copies = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), int(sys.argv[3])
+for path in sorted(source.glob("*.json")):
+    record = json.loads(path.read_text(encoding="utf-8"))
+    (out / path.name).write_text(json.dumps(record), encoding="utf-8")
+    for k in range(1, copies):
+        prefix, year, number = record["id"].split("-")
+        record_k = dict(record, id=f"{prefix}-{year}-{k:02d}{number}", aliases=[], related=[])
+        record_k["affected"] = [
+            dict(a, package=dict(a["package"], name=f"{a['package']['name']}-copy{k}",
+                                 purl=f"{a['package'].get('purl', '')}-copy{k}"))
+            for a in record["affected"]]
+        (out / f"{record_k['id']}.json").write_text(json.dumps(record_k), encoding="utf-8")
+PY
+for advisories in slice scaled; do
+  python3 "$repo/bench/osv-to-rustsec.py" "$work/osv-$advisories" "$work/rustsec-$advisories"
+  "$podwarden" db import --db "$work/podwarden-$advisories" "$work/osv-$advisories" \
+    >"$work/import-$advisories.out"
+done
 
 # The oracle lock file of the slice README.
 mkdir -p "$work/lock-oracle" "$work/lock-repo"
@@ -122,20 +154,23 @@ print(f"{statistics.median(walls) * 1000:.1f} {statistics.median(cpus) * 1000:.1
 PY
 }
 
+for advisories in slice scaled; do
 for lock in oracle repo; do
   dir="$work/lock-$lock"
+  run="$advisories-$lock"
   echo
-  echo "== $lock Cargo.lock ($(grep -c '^\[\[package\]\]' "$dir/Cargo.lock") packages)"
+  echo "== $lock Cargo.lock ($(grep -c '^\[\[package\]\]' "$dir/Cargo.lock") packages)," \
+    "$advisories advisories ($(find "$work/osv-$advisories" -name '*.json' | wc -l) records)"
   # One warm-up run each, then the measured runs.
-  "$podwarden" scan fs "$dir" --db "$work/podwarden-db" --format json --quiet >/dev/null
-  "$cargo_audit" audit --db "$work/rustsec-db" --no-fetch --stale --no-yanked --json \
+  "$podwarden" scan fs "$dir" --db "$work/podwarden-$advisories" --format json --quiet >/dev/null
+  "$cargo_audit" audit --db "$work/rustsec-$advisories" --no-fetch --stale --no-yanked --json \
     -f "$dir/Cargo.lock" >/dev/null || true
-  read -r pw_wall pw_cpu < <(median_times "$work/$lock.podwarden.json" \
-    "$podwarden" scan fs "$dir" --db "$work/podwarden-db" --format json --quiet)
-  read -r ca_wall ca_cpu < <(median_times "$work/$lock.cargo-audit.json" \
-    "$cargo_audit" audit --db "$work/rustsec-db" --no-fetch --stale --no-yanked --json \
+  read -r pw_wall pw_cpu < <(median_times "$work/$run.podwarden.json" \
+    "$podwarden" scan fs "$dir" --db "$work/podwarden-$advisories" --format json --quiet)
+  read -r ca_wall ca_cpu < <(median_times "$work/$run.cargo-audit.json" \
+    "$cargo_audit" audit --db "$work/rustsec-$advisories" --no-fetch --stale --no-yanked --json \
     -f "$dir/Cargo.lock")
-  python3 - "$work/$lock.podwarden.json" "$work/$lock.cargo-audit.json" <<'PY'
+  python3 - "$work/$run.podwarden.json" "$work/$run.cargo-audit.json" <<'PY'
 import json, sys
 podwarden = json.load(open(sys.argv[1]))
 audit = json.load(open(sys.argv[2]))
@@ -155,4 +190,5 @@ show("cargo-audit warnings (informational, not compared)", informational)
 PY
   printf '%-12s wall %8.1f ms   cpu %8.1f ms   (median of %d)\n' podwarden "$pw_wall" "$pw_cpu" "$runs"
   printf '%-12s wall %8.1f ms   cpu %8.1f ms   (median of %d)\n' cargo-audit "$ca_wall" "$ca_cpu" "$runs"
+done
 done
