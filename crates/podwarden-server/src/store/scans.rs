@@ -56,6 +56,9 @@ fn rescan_action(kind: ScanKind) -> CommandAction {
     }
 }
 
+/// Pause before each asset a scheduled run scans (at most 100 assets/s).
+const SCHEDULED_SCAN_PACE: std::time::Duration = std::time::Duration::from_millis(10);
+
 impl Store {
     /// The tenant's scan settings (defaults until changed).
     pub async fn scan_settings(&self, tenant: TenantId) -> Result<ScanSettings, StoreError> {
@@ -214,13 +217,16 @@ impl Store {
         Ok((candidates, missing))
     }
 
-    /// Runs `kind` for the candidates (see the module doc).
+    /// Runs `kind` for the candidates (see the module doc). `pace` (scheduled runs) spaces
+    /// the per-asset writes so a night's batch of thousands never crowds heartbeats and
+    /// uploads out of the single SQLite writer.
     async fn run_scans(
         &self,
         tenant: TenantId,
         kind: ScanKind,
         candidates: Vec<Candidate>,
         outcome: &mut ScanOutcome,
+        pace: Option<std::time::Duration>,
     ) -> Result<(), StoreError> {
         let action = rescan_action(kind);
         let payload = serde_json::to_string(&action)
@@ -232,6 +238,9 @@ impl Store {
                     reason: reason.to_string(),
                 });
                 continue;
+            }
+            if let Some(pace) = pace {
+                tokio::time::sleep(pace).await;
             }
             if kind == ScanKind::Baseline
                 && candidate.has_pod_spec
@@ -269,7 +278,7 @@ impl Store {
             skipped: missing,
             ..ScanOutcome::default()
         };
-        self.run_scans(tenant, kind, candidates, &mut outcome)
+        self.run_scans(tenant, kind, candidates, &mut outcome, None)
             .await?;
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
@@ -322,8 +331,14 @@ impl Store {
                 .filter(|c| c.skip.is_none())
                 .collect();
             let mut outcome = ScanOutcome::default();
-            self.run_scans(tenant, kind, protected, &mut outcome)
-                .await?;
+            self.run_scans(
+                tenant,
+                kind,
+                protected,
+                &mut outcome,
+                Some(SCHEDULED_SCAN_PACE),
+            )
+            .await?;
             done.push((kind, outcome));
         }
         Ok(done)
