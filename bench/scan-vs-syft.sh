@@ -48,7 +48,9 @@ measure() {
   /usr/bin/time -f '%e %U %S %M' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
     echo "$name failed (exit $?): $(tail -3 "$work/$name.err")" >&2
   }
-  read -r wall user sys rss <"$work/$name.time"
+  # The last line: on a non-zero exit /usr/bin/time writes "Command exited ..." first (find
+  # on a live `/` meets directories that vanish while it walks).
+  read -r wall user sys rss < <(tail -n 1 "$work/$name.time")
   printf '%-10s wall %7.2f s   cpu %7.2f s   max rss %7.1f MiB\n' "$name" "$wall" \
     "$(echo "$user + $sys" | bc)" "$(echo "scale=1; $rss / 1024" | bc)"
 }
