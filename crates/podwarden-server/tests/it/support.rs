@@ -113,7 +113,14 @@ impl Env {
                     .unwrap_or_else(|e| panic!("create database: {e}"));
                 admin.close().await;
                 let url = replace_database(admin_url, &name);
-                (url, None, Some((admin_url.clone(), name)))
+                // The kubeconfig sealing key would default to ./podwarden-data (the crate's
+                // source tree): keep it in a temporary directory like the SQLite database.
+                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+                if config.secrets_key_file.is_none() {
+                    config.secrets_key_file =
+                        Some(dir.path().join("secrets.key").display().to_string());
+                }
+                (url, Some(dir), Some((admin_url.clone(), name)))
             }
         };
         config.database = Some(url.clone());
