@@ -811,10 +811,10 @@ impl Store {
     ) -> Result<Page<AlertView>, StoreError> {
         // `count` is the COUNT(*) query: it runs on the facets index alone (tenant, is_open,
         // severity, type, status) when no asset is given, hence the explicit `is_open IN`.
-        let build = |select: &str, count: bool| {
+        let build = |select: &str, join_assets: bool, count: bool| {
             let mut sql = Sql::new(select);
             sql.push(" FROM alerts a");
-            if !count {
+            if join_assets {
                 sql.push(" JOIN assets s ON s.tenant_id = a.tenant_id AND s.id = a.asset_id");
             }
             sql.push(" WHERE a.tenant_id = ").bind(tenant.0);
@@ -884,17 +884,44 @@ impl Store {
             }
             sql
         };
-        let row = build("SELECT COUNT(*) AS n", true)
+        let row = build("SELECT COUNT(*) AS n", false, true)
             .build()
             .fetch_one(self.db.reader())
             .await?;
         let total: i64 = col(&row, "n")?;
-        let mut sql = build(&format!("SELECT {ALERT_COLUMNS}"), false);
-        sql.push(" ORDER BY a.last_seen DESC, a.id DESC LIMIT ")
+        // The page's ids first, from the alerts table alone (the skipped rows of a deep page
+        // are walked on the last_seen index without the assets join), then their rows.
+        let mut ids_sql = build("SELECT a.id", false, false);
+        ids_sql
+            .push(" ORDER BY a.last_seen DESC, a.id DESC LIMIT ")
             .bind(i64::from(paging.per_page))
             .push(" OFFSET ")
             .bind(paging.offset());
-        let rows = sql.build().fetch_all(self.db.reader()).await?;
+        let ids = ids_sql
+            .build()
+            .fetch_all(self.db.reader())
+            .await?
+            .iter()
+            .map(|row| col::<i64>(row, "id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows = if ids.is_empty() {
+            Vec::new()
+        } else {
+            let mut sql = Sql::new(&format!("SELECT {ALERT_COLUMNS}"));
+            sql.push(" FROM alerts a")
+                .push(" JOIN assets s ON s.tenant_id = a.tenant_id AND s.id = a.asset_id")
+                .push(" WHERE a.tenant_id = ")
+                .bind(tenant.0)
+                .push(" AND a.id IN (");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(*id);
+            }
+            sql.push(") ORDER BY a.last_seen DESC, a.id DESC");
+            sql.build().fetch_all(self.db.reader()).await?
+        };
         let items = rows
             .iter()
             .map(view_from_row)
