@@ -6,6 +6,9 @@
 //! the metering jobs running) or hits `--url` with an operator `--token`. Usage:
 //! `cargo run --release -p podwarden-server --example server-load -- --agents 10000 --interval 30 --duration 60`
 
+#[path = "support/load_client.rs"]
+mod load_client;
+use load_client::{Conn, report};
 use podwarden_server::assets::{AssetStatus, ObservedPod, SourceKind};
 use podwarden_server::config::{ConfigFile, Settings};
 use podwarden_server::store::{Db, Store};
@@ -13,8 +16,6 @@ use podwarden_server::{AppState, app};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
 
 const TOKEN: &str = "pw_load_test_operator_token_0123456789";
@@ -60,89 +61,6 @@ fn options() -> Result<Options, String> {
         }
     }
     Ok(opts)
-}
-
-/// One keep-alive HTTP/1.1 connection.
-struct Conn {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
-    host: String,
-}
-
-impl Conn {
-    async fn open(addr: &str) -> std::io::Result<Conn> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (read, writer) = stream.into_split();
-        Ok(Conn {
-            reader: BufReader::new(read),
-            writer,
-            host: addr.to_string(),
-        })
-    }
-
-    async fn post(
-        &mut self,
-        path: &str,
-        token: &str,
-        body: &str,
-    ) -> std::io::Result<(u16, String)> {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.host,
-            body.len()
-        );
-        self.writer.write_all(request.as_bytes()).await?;
-        let mut status_line = String::new();
-        self.reader.read_line(&mut status_line).await?;
-        let status: u16 = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line).await?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0u8; length];
-        self.reader.read_exact(&mut body).await?;
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
-    sorted
-        .get(rank.min(sorted.len() - 1))
-        .copied()
-        .unwrap_or_default()
-}
-
-fn report(name: &str, mut latencies: Vec<Duration>, errors: usize, elapsed: Duration) {
-    latencies.sort();
-    println!(
-        "{name}: {} ok, {errors} errors in {:.1} s ({:.0} req/s); latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len(),
-        elapsed.as_secs_f64(),
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        percentile(&latencies, 50.0).as_secs_f64() * 1e3,
-        percentile(&latencies, 90.0).as_secs_f64() * 1e3,
-        percentile(&latencies, 99.0).as_secs_f64() * 1e3,
-        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-    );
 }
 
 fn observed_pod(i: usize, restarts: i64) -> ObservedPod {
@@ -260,7 +178,7 @@ async fn main() -> Result<(), String> {
     // An enrolment token, then every agent enrols.
     let mut conn = Conn::open(&addr).await.map_err(|e| e.to_string())?;
     let (status, body) = conn
-        .post("/api/v1/enrollment-tokens", &opts.token, "{}")
+        .send("POST", "/api/v1/enrollment-tokens", &opts.token, Some("{}"))
         .await
         .map_err(|e| e.to_string())?;
     if status != 201 {
@@ -297,7 +215,7 @@ async fn main() -> Result<(), String> {
                     r#"{{"pod_uid":"load-{i}","pod_name":"load-{i}","pod_namespace":"bench","agent_version":"0.1.0","mode":"sidecar","hostname":"load-{i}"}}"#
                 );
                 let sent = Instant::now();
-                let (status, reply) = conn.post("/agent/v1/enroll", &enrollment, &body).await.map_err(|e| e.to_string())?;
+                let (status, reply) = conn.send("POST", "/agent/v1/enroll", &enrollment, Some(&body)).await.map_err(|e| e.to_string())?;
                 latencies.push(sent.elapsed());
                 if status != 200 {
                     return Err(format!("enrol {i}: {status} {reply}"));
@@ -334,10 +252,11 @@ async fn main() -> Result<(), String> {
                 let Some((agent, due)) = job else { break };
                 let credential = credentials.get(agent).cloned().unwrap_or_default();
                 match conn
-                    .post(
+                    .send(
+                        "POST",
                         "/agent/v1/heartbeat",
                         &credential,
-                        r#"{"agent_version":"0.1.0"}"#,
+                        Some(r#"{"agent_version":"0.1.0"}"#),
                     )
                     .await
                 {

@@ -3,7 +3,8 @@
 //! whitelist.
 
 use super::extract::{ApiJson, ApiOptionalJson, ApiPath, ApiQuery};
-use super::vulns::{PageQuery, severity_list};
+use super::usage::PageQuery;
+use super::vulns::severity_list;
 use crate::auth::middleware::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::findings::patcher::PatchRefused;

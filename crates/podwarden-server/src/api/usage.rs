@@ -171,7 +171,7 @@ pub async fn get_bills(
     Ok(Json(bills).into_response())
 }
 
-/// Paging of `GET /api/v1/audit`.
+/// Paging of list routes that take nothing else (audit log, whitelists, users).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

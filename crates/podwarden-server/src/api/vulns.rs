@@ -3,6 +3,7 @@
 //! (`/whitelist`, `/whitelist/{id}`).
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::usage::PageQuery;
 use crate::auth::middleware::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::findings::vulndb::{AdvisoryEntry, VulnDbStatus};
@@ -191,15 +192,6 @@ pub async fn add_whitelist(
                 .await?,
         ),
     ))
-}
-
-/// Paging query.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/vulnerabilities/whitelist", tag = "vulnerabilities",
