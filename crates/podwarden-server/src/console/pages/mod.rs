@@ -82,6 +82,12 @@ pub async fn asset_label(state: &crate::state::AppState, user: &ConsoleUser, id:
 }
 
 /// Parses an optional positive id from a query or form value.
+/// A whitelist rule id from a URL path; one that is not a number is a rule that does not exist.
+pub fn whitelist_rule_id(id: &str) -> Result<i64, StoreError> {
+    id.parse::<i64>()
+        .map_err(|_| StoreError::NotFound(format!("whitelist rule {id}")))
+}
+
 pub fn parse_id(text: Option<&str>) -> Option<i64> {
     text.and_then(|t| t.trim().parse::<i64>().ok())
         .filter(|id| *id > 0)

@@ -506,15 +506,14 @@ pub async fn post_delete_whitelist(
 ) -> Response {
     let AdminForm { user, fields } = form;
     let to = back_to(&fields, "/vulnerabilities?tab=whitelist");
-    let result = match id.parse::<i64>() {
-        Ok(id) => {
-            state
-                .store
-                .delete_vuln_whitelist(user.session.tenant, id, &user.session.actor)
-                .await
-        }
-        Err(_) => Err(StoreError::NotFound(format!("whitelist rule {id}"))),
-    };
+    let result = async {
+        let id = super::whitelist_rule_id(&id)?;
+        state
+            .store
+            .delete_vuln_whitelist(user.session.tenant, id, &user.session.actor)
+            .await
+    }
+    .await;
     after(&user, &to, result, |_| {
         ok_flash("flash.whitelist.deleted", &[])
     })
