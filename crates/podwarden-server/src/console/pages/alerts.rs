@@ -602,7 +602,7 @@ pub async fn post_delete_whitelist(
     let AdminForm { user, fields } = form;
     let to = back_to(&fields, "/alerts?tab=whitelist");
     let result = async {
-        let id = super::whitelist_rule_id(&id)?;
+        let id = super::path_id(&id, "whitelist rule")?;
         state
             .store
             .delete_alert_whitelist(user.session.tenant, id, &user.session.actor)

@@ -82,10 +82,9 @@ pub async fn asset_label(state: &crate::state::AppState, user: &ConsoleUser, id:
 }
 
 /// Parses an optional positive id from a query or form value.
-/// A whitelist rule id from a URL path; one that is not a number is a rule that does not exist.
-pub fn whitelist_rule_id(id: &str) -> Result<i64, StoreError> {
-    id.parse::<i64>()
-        .map_err(|_| StoreError::NotFound(format!("whitelist rule {id}")))
+/// The id of a `what` from a URL path; one that is not a positive number does not exist.
+pub fn path_id(id: &str, what: &str) -> Result<i64, StoreError> {
+    parse_id(Some(id)).ok_or_else(|| StoreError::NotFound(format!("{what} {id}")))
 }
 
 pub fn parse_id(text: Option<&str>) -> Option<i64> {

@@ -3,7 +3,7 @@
 //! and the audit log. New secrets are shown once, on the page the form answers with.
 
 use super::assets::paging;
-use super::{after, back_to, parse_id};
+use super::{after, back_to, parse_id, path_id};
 use crate::api::tokens::{ENROLLMENT_SECRET_KEY, ENROLLMENT_SECRET_NAME, secret_manifest};
 use crate::assets::SourceKind;
 use crate::auth::Role;
@@ -535,8 +535,9 @@ pub async fn post_update_cluster(
     form: AdminForm,
 ) -> Response {
     let AdminForm { user, fields } = form;
-    let result = match parse_id(Some(&id)) {
-        Some(id) => state
+    let result = async {
+        let id = path_id(&id, "cluster")?;
+        state
             .store
             .update_cluster(
                 user.session.tenant,
@@ -548,9 +549,9 @@ pub async fn post_update_cluster(
                 },
             )
             .await
-            .map_err(cluster_error),
-        None => Err(StoreError::NotFound(format!("cluster {id}"))),
-    };
+            .map_err(cluster_error)
+    }
+    .await;
     after(&user, "/settings#clusters", result, |view| {
         ok_flash("flash.cluster.updated", &[("name", view.name)])
     })
@@ -563,15 +564,14 @@ pub async fn post_delete_cluster(
     form: AdminForm,
 ) -> Response {
     let AdminForm { user, .. } = form;
-    let result = match parse_id(Some(&id)) {
-        Some(id) => {
-            state
-                .store
-                .delete_cluster(user.session.tenant, &user.session.actor, id)
-                .await
-        }
-        None => Err(StoreError::NotFound(format!("cluster {id}"))),
-    };
+    let result = async {
+        let id = path_id(&id, "cluster")?;
+        state
+            .store
+            .delete_cluster(user.session.tenant, &user.session.actor, id)
+            .await
+    }
+    .await;
     after(&user, "/settings#clusters", result, |gone| {
         ok_flash("flash.cluster.deleted", &[("n", gone.to_string())])
     })
@@ -643,15 +643,14 @@ pub async fn post_revoke_token(
     form: AdminForm,
 ) -> Response {
     let AdminForm { user, .. } = form;
-    let result = match parse_id(Some(&id)) {
-        Some(id) => {
-            state
-                .store
-                .revoke_api_token(user.session.tenant, id, &user.session.actor)
-                .await
-        }
-        None => Err(StoreError::NotFound(format!("token {id}"))),
-    };
+    let result = async {
+        let id = path_id(&id, "token")?;
+        state
+            .store
+            .revoke_api_token(user.session.tenant, id, &user.session.actor)
+            .await
+    }
+    .await;
     after(&user, "/settings#tokens", result, |_| {
         ok_flash("flash.token.revoked", &[])
     })
@@ -725,15 +724,14 @@ pub async fn post_revoke_enrollment(
     form: AdminForm,
 ) -> Response {
     let AdminForm { user, .. } = form;
-    let result = match parse_id(Some(&id)) {
-        Some(id) => {
-            state
-                .store
-                .revoke_enrollment_token(user.session.tenant, id, &user.session.actor)
-                .await
-        }
-        None => Err(StoreError::NotFound(format!("enrolment token {id}"))),
-    };
+    let result = async {
+        let id = path_id(&id, "enrolment token")?;
+        state
+            .store
+            .revoke_enrollment_token(user.session.tenant, id, &user.session.actor)
+            .await
+    }
+    .await;
     after(&user, "/settings#enrollment", result, |_| {
         ok_flash("flash.token.revoked", &[])
     })
@@ -764,15 +762,14 @@ pub async fn post_delete_user(
     form: AdminForm,
 ) -> Response {
     let AdminForm { user, .. } = form;
-    let result = match parse_id(Some(&id)) {
-        Some(id) => {
-            state
-                .store
-                .delete_console_user(user.session.tenant, id, &user.session.actor)
-                .await
-        }
-        None => Err(StoreError::NotFound(format!("user {id}"))),
-    };
+    let result = async {
+        let id = path_id(&id, "user")?;
+        state
+            .store
+            .delete_console_user(user.session.tenant, id, &user.session.actor)
+            .await
+    }
+    .await;
     after(&user, "/settings#users", result, |deleted| {
         ok_flash("flash.user.deleted", &[("name", deleted.username)])
     })

@@ -507,7 +507,7 @@ pub async fn post_delete_whitelist(
     let AdminForm { user, fields } = form;
     let to = back_to(&fields, "/vulnerabilities?tab=whitelist");
     let result = async {
-        let id = super::whitelist_rule_id(&id)?;
+        let id = super::path_id(&id, "whitelist rule")?;
         state
             .store
             .delete_vuln_whitelist(user.session.tenant, id, &user.session.actor)
