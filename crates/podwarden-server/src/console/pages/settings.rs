@@ -606,6 +606,33 @@ async fn reveal_ctx(state: &AppState, user: ConsoleUser) -> Result<Ctx, PageErro
     Ok(Ctx::load(state, user, Section::Settings).await?.0)
 }
 
+/// Shows a secret just created (`created`) once, with the `title` and `intro` keys and what
+/// `extra` adds; a failure goes back to `back` with its message.
+async fn reveal_created(
+    state: &AppState,
+    user: ConsoleUser,
+    created: Result<String, StoreError>,
+    back: &str,
+    (title, intro): (&str, &str),
+    extra: impl FnOnce(&Ctx, &str) -> Markup,
+) -> Response {
+    let secret = match created {
+        Ok(secret) => secret,
+        Err(err) => {
+            return after(&user, back, Err::<(), _>(err), |_| {
+                ok_flash("flash.saved", &[])
+            });
+        }
+    };
+    match reveal_ctx(state, user).await {
+        Ok(ctx) => {
+            let extra = extra(&ctx, &secret);
+            reveal(&ctx, title, intro, &secret, extra)
+        }
+        Err(err) => axum::response::IntoResponse::into_response(err),
+    }
+}
+
 /// `POST /settings/tokens`: creates an API token and shows it once.
 pub async fn post_token(State(state): State<AppState>, form: AdminForm) -> Response {
     let AdminForm { user, fields } = form;
@@ -619,21 +646,15 @@ pub async fn post_token(State(state): State<AppState>, form: AdminForm) -> Respo
             &user.session.actor,
         )
         .await;
-    match result {
-        Ok((_, secret)) => match reveal_ctx(&state, user).await {
-            Ok(ctx) => reveal(
-                &ctx,
-                "settings.token_created",
-                "settings.token_created_intro",
-                &secret,
-                html! {},
-            ),
-            Err(err) => axum::response::IntoResponse::into_response(err),
-        },
-        Err(err) => after(&user, "/settings#tokens", Err::<(), _>(err), |_| {
-            ok_flash("flash.saved", &[])
-        }),
-    }
+    reveal_created(
+        &state,
+        user,
+        result.map(|(_, secret)| secret),
+        "/settings#tokens",
+        ("settings.token_created", "settings.token_created_intro"),
+        |_, _| html! {},
+    )
+    .await
 }
 
 /// `POST /settings/tokens/{id}/revoke`.
@@ -683,38 +704,29 @@ pub async fn post_enrollment(State(state): State<AppState>, form: AdminForm) -> 
         .store
         .create_enrollment_token(user.session.tenant, &name, &user.session.actor)
         .await;
-    match result {
-        Ok((_, secret)) => {
-            let manifest = secret_manifest(&namespace, &secret);
-            match reveal_ctx(&state, user).await {
-                Ok(ctx) => {
-                    let extra = html! {
-                        h3 { (ctx.t("settings.secret_manifest")) }
-                        p.hint { (ctx.f("settings.secret_manifest_intro", &[("name", ENROLLMENT_SECRET_NAME), ("key", ENROLLMENT_SECRET_KEY)])) }
-                        div.secret.block {
-                            pre.code #secret-manifest { code { (manifest) } }
-                            button.btn.small.secondary type="button" data-copy="secret-manifest" { (ctx.t("common.copy")) }
-                        }
-                        pre.code { code { "kubectl apply -f podwarden-enrollment.yaml" } }
-                        h3 { (ctx.t("settings.annotation")) }
-                        p.hint { (ctx.t("settings.annotation_intro")) }
-                        pre.code { code { "spec:\n  template:\n    metadata:\n      annotations:\n        podwarden.io/agent: \"enabled\"" } }
-                    };
-                    reveal(
-                        &ctx,
-                        "settings.enrollment_created",
-                        "settings.enrollment_created_intro",
-                        &secret,
-                        extra,
-                    )
+    reveal_created(
+        &state,
+        user,
+        result.map(|(_, secret)| secret),
+        "/settings#enrollment",
+        ("settings.enrollment_created", "settings.enrollment_created_intro"),
+        |ctx, secret| {
+            let manifest = secret_manifest(&namespace, secret);
+            html! {
+                h3 { (ctx.t("settings.secret_manifest")) }
+                p.hint { (ctx.f("settings.secret_manifest_intro", &[("name", ENROLLMENT_SECRET_NAME), ("key", ENROLLMENT_SECRET_KEY)])) }
+                div.secret.block {
+                    pre.code #secret-manifest { code { (manifest) } }
+                    button.btn.small.secondary type="button" data-copy="secret-manifest" { (ctx.t("common.copy")) }
                 }
-                Err(err) => axum::response::IntoResponse::into_response(err),
+                pre.code { code { "kubectl apply -f podwarden-enrollment.yaml" } }
+                h3 { (ctx.t("settings.annotation")) }
+                p.hint { (ctx.t("settings.annotation_intro")) }
+                pre.code { code { "spec:\n  template:\n    metadata:\n      annotations:\n        podwarden.io/agent: \"enabled\"" } }
             }
-        }
-        Err(err) => after(&user, "/settings#enrollment", Err::<(), _>(err), |_| {
-            ok_flash("flash.saved", &[])
-        }),
-    }
+        },
+    )
+    .await
 }
 
 /// `POST /settings/enrollment/{id}/revoke`.
@@ -862,21 +874,15 @@ pub async fn post_tenant(State(state): State<AppState>, form: AdminForm) -> Resp
             &user.session.actor,
         )
         .await;
-    match result {
-        Ok((_, secret)) => match reveal_ctx(&state, user).await {
-            Ok(ctx) => reveal(
-                &ctx,
-                "settings.tenant_created",
-                "settings.tenant_created_intro",
-                &secret,
-                html! {},
-            ),
-            Err(err) => axum::response::IntoResponse::into_response(err),
-        },
-        Err(err) => after(&user, "/settings#tenants", Err::<(), _>(err), |_| {
-            ok_flash("flash.saved", &[])
-        }),
-    }
+    reveal_created(
+        &state,
+        user,
+        result.map(|(_, secret)| secret),
+        "/settings#tenants",
+        ("settings.tenant_created", "settings.tenant_created_intro"),
+        |_, _| html! {},
+    )
+    .await
 }
 
 /// `POST /settings/tenants/{id}`: the operator sets a tenant's overdue flag and price.
