@@ -6,6 +6,9 @@
 # The tests create (and drop) one database per test through this role.
 set -euo pipefail
 
+# Only the URL goes to stdout (callers capture it); everything the tools print goes to stderr.
+exec 3>&1 1>&2
+
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
@@ -14,10 +17,10 @@ fi
 
 version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main"; then
-    pg_createcluster "$version" main >/dev/null
+    pg_createcluster "$version" main >/dev/null 3>&-
 fi
 if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | grep -qx online; then
-    pg_ctlcluster "$version" main start
+    pg_ctlcluster "$version" main start 3>&-
 fi
 
 for _ in $(seq 1 30); do
@@ -38,4 +41,4 @@ if ! su postgres -c "psql -tA -p 5432 -c \"SELECT 1 FROM pg_database WHERE datna
     su postgres -c "createdb -p 5432 -O podwarden podwarden"
 fi
 
-echo "postgres://podwarden:podwarden@127.0.0.1:5432/podwarden"
+echo "postgres://podwarden:podwarden@127.0.0.1:5432/podwarden" >&3
