@@ -381,7 +381,12 @@ async fn main() -> Result<(), String> {
         format!("/assets/{asset}"),
         "/alerts".into(),
         "/alerts?severity=critical&type=process".into(),
+        // Free-text search: a narrow match (1%), a broad one (20%), one that matches every
+        // alert, and one too short for the trigram index (a scan).
         "/alerts?q=kworker42".into(),
+        "/alerts?q=reverse%20shell".into(),
+        "/alerts?q=STRATUM".into(),
+        "/alerts?q=x/".into(),
         "/alerts?page=1000".into(),
         format!("/alerts/{alert}"),
         format!("/alerts?asset={asset}"),

@@ -167,6 +167,7 @@ pub async fn supported(
             page: paging.page,
             per_page: paging.per_page,
             total: i64::try_from(total).unwrap_or(i64::MAX),
+            total_is_lower_bound: false,
         },
     }))
 }

@@ -553,19 +553,43 @@ impl Query {
 
 /// "1–50 of 10,000" and previous/next links.
 pub fn pager(ctx: &Ctx, path: &str, query: &Query, page: u32, per_page: u32, total: i64) -> Markup {
+    pager_with_bound(ctx, path, query, page, per_page, total, None)
+}
+
+/// [`pager`] that also serves a list whose count stopped at `total` (a broad free-text
+/// search): `lower_bound` is then the number of items on this page; the pager says "more
+/// than", and "next" stays open while the page is full.
+pub fn pager_with_bound(
+    ctx: &Ctx,
+    path: &str,
+    query: &Query,
+    page: u32,
+    per_page: u32,
+    total: i64,
+    lower_bound: Option<usize>,
+) -> Markup {
     let first = i64::from(page - 1) * i64::from(per_page) + 1;
-    let last = (first + i64::from(per_page) - 1).min(total);
+    let last = match lower_bound {
+        Some(shown) => first + i64::try_from(shown).unwrap_or(0) - 1,
+        None => (first + i64::from(per_page) - 1).min(total),
+    };
     let pages = ((total + i64::from(per_page) - 1) / i64::from(per_page)).max(1);
+    let page_is_full = lower_bound.is_some_and(|shown| shown >= per_page as usize);
     let prev = (page > 1).then(|| query.set("page", Some(&(page - 1).to_string())).href(path));
-    let next = (i64::from(page) < pages)
+    let next = (page_is_full || i64::from(page) < pages)
         .then(|| query.set("page", Some(&(page + 1).to_string())).href(path));
+    let (range_key, page_key) = if lower_bound.is_some() {
+        ("pager.range-at-least", "pager.page-at-least")
+    } else {
+        ("pager.range", "pager.page")
+    };
     html! {
         nav.pager aria-label=(ctx.t("pager.label")) {
             span.range {
-                @if total == 0 {
+                @if total == 0 || lower_bound == Some(0) {
                     (ctx.f("pager.none", &[]))
                 } @else {
-                    (ctx.f("pager.range", &[("first", &ctx.n(first)), ("last", &ctx.n(last)), ("total", &ctx.n(total))]))
+                    (ctx.f(range_key, &[("first", &ctx.n(first)), ("last", &ctx.n(last)), ("total", &ctx.n(total))]))
                 }
             }
             @if let Some(href) = prev {
@@ -573,7 +597,7 @@ pub fn pager(ctx: &Ctx, path: &str, query: &Query, page: u32, per_page: u32, tot
             } @else {
                 span.btn.small.secondary.disabled aria-disabled="true" { (ctx.t("pager.prev")) }
             }
-            span.page-no { (ctx.f("pager.page", &[("page", &ctx.n(i64::from(page))), ("pages", &ctx.n(pages))])) }
+            span.page-no { (ctx.f(page_key, &[("page", &ctx.n(i64::from(page))), ("pages", &ctx.n(pages))])) }
             @if let Some(href) = next {
                 a.btn.small.secondary href=(href) rel="next" { (ctx.t("pager.next")) }
             } @else {

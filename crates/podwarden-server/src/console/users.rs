@@ -222,6 +222,7 @@ impl Store {
             page: paging.page,
             per_page: paging.per_page,
             total,
+            total_is_lower_bound: false,
         })
     }
 

@@ -3,6 +3,7 @@
 //! listing and detail, handling (quarantine, whitelist, ignore, handled) and the alert
 //! whitelist.
 
+use super::alert_search::{AlertSearch, SEARCH_COUNT_CAP};
 use super::audit::{Page, Paging};
 use super::commands::{CommandView, commands_of_handlings, queue_command};
 use super::{Actor, Sql, Store, TenantId, audit, col};
@@ -15,7 +16,7 @@ use crate::findings::detections::{
     parse_severity, parse_type, process_tree, seen_at, severity_name, severity_rank, type_name,
     validate_batch,
 };
-use crate::findings::{like_pattern, protection_gate};
+use crate::findings::protection_gate;
 use podwarden_api::uplink::{
     AlertSeverity, AlertType, CommandAction, Detection, EventBatch, EventBatchResponse,
     FileEvidence,
@@ -809,15 +810,16 @@ impl Store {
         filter: &AlertFilter,
         paging: Paging,
     ) -> Result<Page<AlertView>, StoreError> {
-        // `count` is the COUNT(*) query: it runs on the facets index alone (tenant, is_open,
-        // severity, type, status) when no asset is given, hence the explicit `is_open IN`.
-        let build = |select: &str, join_assets: bool, count: bool| {
-            let mut sql = Sql::new(select);
-            sql.push(" FROM alerts a");
-            if join_assets {
-                sql.push(" JOIN assets s ON s.tenant_id = a.tenant_id AND s.id = a.asset_id");
-            }
-            sql.push(" WHERE a.tenant_id = ").bind(tenant.0);
+        let search = filter
+            .q
+            .as_deref()
+            .filter(|q| !q.is_empty())
+            .map(|q| AlertSearch::new(self.db.backend(), q));
+        // The conditions after `WHERE`, but for the search. `count`: a COUNT(*) without search
+        // runs on the facets index alone (tenant, is_open, severity, type, status) when no
+        // asset is given, hence the explicit `is_open IN`.
+        let conditions = |sql: &mut Sql, count: bool| {
+            sql.push("a.tenant_id = ").bind(tenant.0);
             if let Some(asset) = filter.asset {
                 sql.push(" AND a.asset_id = ").bind(asset);
             }
@@ -856,42 +858,46 @@ impl Store {
                 sql.push(" AND a.alert_type = ")
                     .bind(type_name(kind).to_string());
             }
-            if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-                let pattern = like_pattern(q);
-                sql.push(" AND (");
-                for (i, column) in [
-                    "a.rule_id",
-                    "a.rule_name",
-                    "a.description",
-                    "a.process_exe",
-                    "a.process_cmdline",
-                    "a.file_path",
-                    "a.remote",
-                ]
-                .iter()
-                .enumerate()
-                {
-                    if i > 0 {
-                        sql.push(" OR ");
-                    }
-                    sql.push("LOWER(")
-                        .push(column)
-                        .push(") LIKE ")
-                        .bind(pattern.clone())
-                        .push(" ESCAPE '\\'");
+        };
+        // `from_index`: the search's index drives the query (SQLite's FTS table), else the
+        // alerts table is walked with the search as a condition on each row.
+        let select = |select: &str, from_index: bool, count: bool| {
+            let mut sql = Sql::new(select);
+            match &search {
+                Some(search) if from_index && search.push_indexed_from(&mut sql) => {
+                    conditions(&mut sql, count);
                 }
-                sql.push(")");
+                _ => {
+                    sql.push(" FROM alerts a WHERE ");
+                    conditions(&mut sql, count);
+                    if let Some(search) = &search {
+                        search.push_row_condition(&mut sql);
+                    }
+                }
             }
             sql
         };
-        let row = build("SELECT COUNT(*) AS n", false, true)
-            .build()
-            .fetch_one(self.db.reader())
-            .await?;
-        let total: i64 = col(&row, "n")?;
+        let (total, total_is_lower_bound) = if search.is_some() {
+            // Counted up to the cap: a broad search stops early instead of passing over
+            // every match.
+            let mut sql = select("SELECT COUNT(*) AS n FROM (SELECT 1", true, true);
+            sql.push(" LIMIT ")
+                .bind(SEARCH_COUNT_CAP + 1)
+                .push(") matches");
+            let n: i64 = col(&sql.build().fetch_one(self.db.reader()).await?, "n")?;
+            (n.min(SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP)
+        } else {
+            let row = select("SELECT COUNT(*) AS n", false, true)
+                .build()
+                .fetch_one(self.db.reader())
+                .await?;
+            (col::<i64>(&row, "n")?, false)
+        };
         // The page's ids first, from the alerts table alone (the skipped rows of a deep page
-        // are walked on the last_seen index without the assets join), then their rows.
-        let mut ids_sql = build("SELECT a.id", false, false);
+        // are walked on the last_seen index without the assets join), then their rows. A
+        // search with few matches sorts them from its index; one with many finds the newest
+        // sooner by walking the last_seen index and checking each row.
+        let mut ids_sql = select("SELECT a.id", !total_is_lower_bound, false);
         ids_sql
             .push(" ORDER BY a.last_seen DESC, a.id DESC LIMIT ")
             .bind(i64::from(paging.per_page))
@@ -931,6 +937,7 @@ impl Store {
             page: paging.page,
             per_page: paging.per_page,
             total,
+            total_is_lower_bound,
         })
     }
 
@@ -1199,6 +1206,7 @@ impl Store {
             page: paging.page,
             per_page: paging.per_page,
             total,
+            total_is_lower_bound: false,
         })
     }
 

@@ -30,7 +30,11 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub page: u32,
     pub per_page: u32,
+    /// Matching items; at least this many when `total_is_lower_bound`.
     pub total: i64,
+    /// The count stopped at `total` (a free-text search matching more items than it is worth
+    /// counting exactly, as search engines report "10,000+"); `false` for an exact count.
+    pub total_is_lower_bound: bool,
 }
 
 /// Which page of a list (1-based).
@@ -128,6 +132,7 @@ impl Store {
             page: paging.page,
             per_page: paging.per_page,
             total,
+            total_is_lower_bound: false,
         })
     }
 }

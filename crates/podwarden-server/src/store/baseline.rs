@@ -447,6 +447,7 @@ impl Store {
                     page: paging.page,
                     per_page: paging.per_page,
                     total,
+                    total_is_lower_bound: false,
                 }))
             }
             Some(RiskGroupBy::Check) => {
@@ -492,6 +493,7 @@ impl Store {
                     page: paging.page,
                     per_page: paging.per_page,
                     total,
+                    total_is_lower_bound: false,
                 }))
             }
             Some(RiskGroupBy::Asset) => {
@@ -544,6 +546,7 @@ impl Store {
                     page: paging.page,
                     per_page: paging.per_page,
                     total,
+                    total_is_lower_bound: false,
                 }))
             }
         }
@@ -733,6 +736,7 @@ impl Store {
             page: paging.page,
             per_page: paging.per_page,
             total,
+            total_is_lower_bound: false,
         })
     }
 

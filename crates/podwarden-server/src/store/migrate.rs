@@ -41,6 +41,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_console.sql"),
         postgres: include_str!("../../migrations/postgres/0004_console.sql"),
     },
+    Migration {
+        version: 5,
+        name: "alert_search",
+        sqlite: include_str!("../../migrations/sqlite/0005_alert_search.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_alert_search.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across replicas.

@@ -22,6 +22,7 @@
 //! `WHERE tenant_id = $1 AND id = $2`.
 
 pub mod agents;
+mod alert_search;
 pub mod alerts;
 pub mod assets;
 pub mod audit;

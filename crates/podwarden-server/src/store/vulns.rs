@@ -490,6 +490,7 @@ impl Store {
                     page: paging.page,
                     per_page: paging.per_page,
                     total,
+                    total_is_lower_bound: false,
                 }))
             }
             Some(VulnGroupBy::Advisory) => {
@@ -550,6 +551,7 @@ impl Store {
                     page: paging.page,
                     per_page: paging.per_page,
                     total,
+                    total_is_lower_bound: false,
                 }))
             }
             Some(VulnGroupBy::Asset) => {
@@ -607,6 +609,7 @@ impl Store {
                     page: paging.page,
                     per_page: paging.per_page,
                     total,
+                    total_is_lower_bound: false,
                 }))
             }
         }
@@ -702,6 +705,7 @@ impl Store {
             page: paging.page,
             per_page: paging.per_page,
             total,
+            total_is_lower_bound: false,
         })
     }
 

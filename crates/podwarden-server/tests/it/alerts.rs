@@ -3,6 +3,7 @@
 //! seen and pages; the detail shows process tree, file and connection; risk filters of the
 //! asset list follow the open alerts; tenants and viewers see and change what they may.
 
+use crate::console_support::Session;
 use crate::findings_support::{
     Tenant, agent, alerts_of, asset_detail, check_batch, get_ok, network_detection,
     process_detection, protected_tenant, webshell_detection,
@@ -243,6 +244,162 @@ async fn the_alert_list_filters_sorts_and_pages() {
         }
         env.finish().await;
     }
+}
+
+/// `text` with every byte but ASCII letters and digits percent-encoded, for a query string.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Rule ids (newest first) and the count reply of one search.
+async fn search(env: &Env, token: &str, q: &str) -> (Vec<String>, Value, Value) {
+    let body = get_ok(
+        env,
+        token,
+        &format!("/api/v1/alerts?q={}", percent_encoded(q)),
+    )
+    .await;
+    let ids = body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| x["rule_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    (
+        ids,
+        body["total"].clone(),
+        body["total_is_lower_bound"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn free_text_search_follows_changes_and_stops_counting_at_the_cap() {
+    for backend in backends() {
+        let env = Env::new(&backend).await;
+        let (tenant, a, _) = seeded(&env).await;
+        let admin = tenant.admin.as_str();
+        // Any one column, as a case-insensitive substring; never across two columns (the
+        // rule id "PW-PROC-001" is followed by the rule name "Suspicious process").
+        for (q, expected) in [
+            ("usr/bin/NM", vec!["PW-PROC-001"]),
+            ("suspicious PROC", vec!["PW-PROC-001", "PW-PROC-001"]),
+            ("10.0.0.0/8", vec!["PW-PROC-001"]),
+            ("ebshell-ph", vec!["PW-WEBSHELL-PHP"]),
+            ("7:4444", vec!["PW-NET-001"]),
+            ("001Suspicious", vec![]),
+            ("001 Suspicious", vec![]),
+            // Query syntax of the index is only text here.
+            ("\"nmap", vec![]),
+            ("nmap OR miner", vec![]),
+            ("p*", vec![]),
+            // Too short for trigrams: still a substring search.
+            ("nm", vec!["PW-PROC-001"]),
+            ("4", vec!["PW-NET-001"]),
+        ] {
+            let (got, total, bound) = search(&env, admin, q).await;
+            assert_eq!(got, expected, "q={q}");
+            assert_eq!(total, expected.len(), "q={q}");
+            assert_eq!(bound, false, "q={q}");
+        }
+        // A new occurrence with another description replaces the searchable text.
+        let agent_a = agent(&env, &tenant, "uid-web").await;
+        let mut again = at(
+            process_detection("1b", "/tmp/miner", &["miner"], "high"),
+            T0 + 2 * MINUTE,
+        );
+        again["description"] = json!("miner relaunched by cron");
+        check_batch(&env, &agent_a.credential, vec![again], (1, 0, 0, 0)).await;
+        assert_eq!(
+            search(&env, admin, "relaunched").await.0,
+            vec!["PW-PROC-001"]
+        );
+        assert_eq!(
+            search(&env, admin, "/tmp/miner started").await.0,
+            Vec::<String>::new()
+        );
+        // Another tenant's alerts are neither listed nor counted.
+        let other = protected_tenant(&env, "globex").await;
+        let other_agent = agent(&env, &other, "uid-other").await;
+        check_batch(
+            &env,
+            &other_agent.credential,
+            vec![process_detection("x", "/usr/bin/nmap", &["nmap"], "low")],
+            (1, 0, 0, 0),
+        )
+        .await;
+        let (got, total, _) = search(&env, admin, "nmap").await;
+        assert_eq!((got.len(), total), (1, json!(1)));
+        // Past the cap the count stops and says so; pages still come newest first and the
+        // search stays exact on them.
+        let source = get_ok(
+            &env,
+            admin,
+            &format!("/api/v1/alerts?asset={a}&type=network"),
+        )
+        .await;
+        let source = source["items"][0]["id"].as_i64().unwrap_or_default();
+        clone_alert(&env, source, 10_050).await;
+        let (got, total, bound) = search(&env, admin, "203.0.113").await;
+        assert_eq!((got.len(), total, bound), (50, json!(10_000), json!(true)));
+        let deep = get_ok(
+            &env,
+            admin,
+            "/api/v1/alerts?q=203.0.113&page=202&per_page=50",
+        )
+        .await;
+        assert_eq!(deep["items"].as_array().map(Vec::len), Some(1), "{deep}");
+        let (got, total, bound) = search(&env, admin, "nmap").await;
+        assert_eq!((got.len(), total, bound), (1, json!(1), json!(false)));
+        // The console's pager says so too, and keeps "next" while pages are full.
+        let console = Session::with_token(&env, admin).await;
+        let first = console.get(&env, "/alerts?q=203.0.113").await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert!(
+            first.body.contains("1–50 of more than 10,000"),
+            "{}",
+            first.body
+        );
+        assert!(first.body.contains("rel=\"next\""));
+        let last = console.get(&env, "/alerts?q=203.0.113&page=202").await;
+        assert!(
+            last.body.contains("10,051–10,051 of more than 10,000"),
+            "{}",
+            last.body
+        );
+        assert!(!last.body.contains("rel=\"next\""));
+        let exact = console.get(&env, "/alerts?q=nmap").await;
+        assert!(exact.body.contains("1–1 of 1<"), "{}", exact.body);
+        env.finish().await;
+    }
+}
+
+/// Inserts `copies` alerts like `source`, each seen a second earlier than the last; the
+/// search index follows through its triggers (SQLite) or generated column (PostgreSQL).
+async fn clone_alert(env: &Env, source: i64, copies: i64) {
+    let columns = "tenant_id, asset_id, alert_type, severity, severity_rank, rule_id, \
+        rule_name, description, advice, container, process_exe, process_cmdline, remote, \
+        file_path, file_sha256, evidence, status, is_open, occurrences, first_seen, \
+        created_at, updated_at, closed_at";
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+         INSERT INTO alerts ({columns}, dedup_key, last_seen) \
+         SELECT {columns}, dedup_key || '-' || CAST(n.i AS TEXT), last_seen - n.i * 1000 \
+         FROM alerts CROSS JOIN n WHERE id = $2"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(copies)
+        .bind(source)
+        .execute(env.store.db().writer())
+        .await
+        .unwrap_or_else(|e| panic!("clone alerts: {e}"));
 }
 
 #[tokio::test]

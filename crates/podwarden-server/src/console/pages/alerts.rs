@@ -6,7 +6,7 @@ use super::assets::paging;
 use super::{after, asset_cell, back_to, dialog, next_field, open_button, parse_id};
 use crate::console::layout::{
     Ctx, OrPage, PageResult, Query, Section, empty_state, filter_form, injection_help, ok_flash,
-    pager, render, search_filter, select_filter, severity_badge, tabs,
+    pager, pager_with_bound, render, search_filter, select_filter, severity_badge, tabs,
 };
 use crate::console::session::{AdminForm, ConsoleUser};
 use crate::error::StoreError;
@@ -216,7 +216,7 @@ pub async fn list(
                         }
                     }
                 }
-                (pager(&ctx, "/alerts", &query.query(), alerts.page, alerts.per_page, alerts.total))
+                (pager_with_bound(&ctx, "/alerts", &query.query(), alerts.page, alerts.per_page, alerts.total, alerts.total_is_lower_bound.then_some(alerts.items.len())))
             }
         }
     };

@@ -1,0 +1,18 @@
+-- Alert free-text search: a trigram index over the searched columns, so that `q=`
+-- (case-insensitive substring) is answered from the index instead of scanning every alert.
+-- PostgreSQL flavour (pg_trgm, a trusted extension the database owner may create), kept in
+-- step with ../sqlite/0005_alert_search.sql. `search_text` joins the lower-cased columns with
+-- U+001F so that a match never spans two columns; queries containing U+001F, or shorter than
+-- three characters, are answered by the store without it.
+-- dialect-specific
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+ALTER TABLE alerts ADD COLUMN search_text TEXT GENERATED ALWAYS AS (
+    lower(rule_id) || chr(31) || lower(rule_name) || chr(31) || lower(description)
+    || chr(31) || lower(coalesce(process_exe, '')) || chr(31)
+    || lower(coalesce(process_cmdline, '')) || chr(31) || lower(coalesce(file_path, ''))
+    || chr(31) || lower(coalesce(remote, ''))
+) STORED;
+
+CREATE INDEX alerts_search_trgm ON alerts USING gin (search_text gin_trgm_ops);

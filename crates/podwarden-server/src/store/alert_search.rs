@@ -1,0 +1,131 @@
+//! Free-text search over alerts (`q=`): a case-insensitive substring of the rule, description,
+//! process, file or remote address, answered from the trigram index of migration 0005.
+
+use super::{Backend, Sql};
+use crate::findings::like_pattern;
+
+/// A search counts its matches exactly up to this many; beyond, the page says "more than"
+/// (as search engines do): an exact count of 100,000 matches costs a pass over all of them.
+pub(super) const SEARCH_COUNT_CAP: i64 = 10_000;
+
+/// The columns searched, as a case-insensitive substring of any one of them.
+const SEARCHED_COLUMNS: [&str; 7] = [
+    "a.rule_id",
+    "a.rule_name",
+    "a.description",
+    "a.process_exe",
+    "a.process_cmdline",
+    "a.file_path",
+    "a.remote",
+];
+
+/// How one `q=` is answered on this database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum AlertSearch {
+    /// SQLite: an FTS5 phrase over the trigram table `alerts_search`, which matches exactly
+    /// the rows where the text occurs within one column, case folded. The matches can drive
+    /// the query (few of them) or each row can be checked by [`AlertSearch::push_row_condition`]
+    /// while walking the newest alerts (many of them).
+    Fts { phrase: String, pattern: String },
+    /// PostgreSQL: `LIKE` on the generated `search_text` column under its pg_trgm index.
+    Trigram { pattern: String },
+    /// A query too short for trigrams (under three characters), or one holding the column
+    /// separator U+001F on PostgreSQL: `LIKE` on each column, a scan.
+    Scan { pattern: String },
+}
+
+impl AlertSearch {
+    /// The plan for `q` (not empty) on `backend`.
+    pub(super) fn new(backend: Backend, q: &str) -> AlertSearch {
+        let pattern = like_pattern(q);
+        let indexed = q.chars().count() >= 3;
+        match backend {
+            Backend::Sqlite if indexed => AlertSearch::Fts {
+                phrase: format!("\"{}\"", q.replace('"', "\"\"")),
+                pattern,
+            },
+            Backend::Postgres if indexed && !q.contains('\u{1f}') => {
+                AlertSearch::Trigram { pattern }
+            }
+            _ => AlertSearch::Scan { pattern },
+        }
+    }
+
+    /// `FROM` and the start of `WHERE` for a query whose rows come from the index (SQLite's
+    /// FTS table drives the join); the caller continues with the first condition.
+    pub(super) fn push_indexed_from(&self, sql: &mut Sql) -> bool {
+        match self {
+            AlertSearch::Fts { phrase, .. } => {
+                sql.push(
+                    " FROM alerts_search CROSS JOIN alerts a ON a.id = alerts_search.rowid \
+                     WHERE alerts_search MATCH ",
+                )
+                .bind(phrase.clone())
+                .push(" AND ");
+                true
+            }
+            AlertSearch::Trigram { .. } | AlertSearch::Scan { .. } => false,
+        }
+    }
+
+    /// The search as a condition on each alert row (` AND ...`), for queries that walk the
+    /// alerts table. For [`AlertSearch::Fts`] this is the column scan: SQLite folds case for
+    /// ASCII letters there, the FTS index for all of Unicode.
+    pub(super) fn push_row_condition(&self, sql: &mut Sql) {
+        match self {
+            AlertSearch::Trigram { pattern } => {
+                sql.push(" AND a.search_text LIKE ")
+                    .bind(pattern.clone())
+                    .push(" ESCAPE '\\'");
+            }
+            AlertSearch::Fts { pattern, .. } | AlertSearch::Scan { pattern } => {
+                sql.push(" AND (");
+                for (i, column) in SEARCHED_COLUMNS.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    sql.push("LOWER(")
+                        .push(column)
+                        .push(") LIKE ")
+                        .bind(pattern.clone())
+                        .push(" ESCAPE '\\'");
+                }
+                sql.push(")");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_follow_the_backend_and_the_query_length() {
+        assert_eq!(
+            AlertSearch::new(Backend::Sqlite, "Ab\"c"),
+            AlertSearch::Fts {
+                phrase: "\"Ab\"\"c\"".to_string(),
+                pattern: "%ab\"c%".to_string()
+            }
+        );
+        assert_eq!(
+            AlertSearch::new(Backend::Sqlite, "ab"),
+            AlertSearch::Scan {
+                pattern: "%ab%".to_string()
+            }
+        );
+        assert_eq!(
+            AlertSearch::new(Backend::Postgres, "a_c"),
+            AlertSearch::Trigram {
+                pattern: "%a\\_c%".to_string()
+            }
+        );
+        assert_eq!(
+            AlertSearch::new(Backend::Postgres, "a\u{1f}c"),
+            AlertSearch::Scan {
+                pattern: "%a\u{1f}c%".to_string()
+            }
+        );
+    }
+}
