@@ -35,6 +35,9 @@ pub struct RiskQuery {
     pub group_by: Option<String>,
     /// Include whitelisted and exempted risks (default false).
     pub include_whitelisted: Option<bool>,
+    /// Substring (any case) of the check id or title, container, field path, pod name or
+    /// namespace.
+    pub q: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
@@ -65,11 +68,15 @@ pub async fn list_risks(
     if query.check.as_ref().is_some_and(|c| c.len() > 128) {
         return Err(ApiError::bad_request("check is longer than 128 bytes"));
     }
+    if query.q.as_ref().is_some_and(|q| q.len() > 256) {
+        return Err(ApiError::bad_request("q is longer than 256 bytes"));
+    }
     let filter = RiskFilter {
         asset: query.asset,
         check: query.check.clone().filter(|c| !c.is_empty()),
         severities: severity_list(query.severity.as_deref(), &RISK_SEVERITIES)?,
         include_whitelisted: query.include_whitelisted.unwrap_or(false),
+        q: query.q.clone().filter(|q| !q.is_empty()),
     };
     let paging = Paging::new(query.page, query.per_page)?;
     Ok(Json(

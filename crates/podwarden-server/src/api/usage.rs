@@ -180,13 +180,33 @@ pub struct PageQuery {
     pub per_page: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "access", params(PageQuery),
-    responses((status = 200, body = Page<AuditEntry>)), security(("bearer" = [])))]
+/// Query of `GET /api/v1/audit`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Substring (any case) of who, what (`alert.handle`, `token.create`, ...) or the target.
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "access", params(AuditQuery),
+    responses((status = 200, body = Page<AuditEntry>), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn get_audit(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
+    if query.q.as_ref().is_some_and(|q| q.len() > 256) {
+        return Err(ApiError::bad_request("q is longer than 256 bytes"));
+    }
     let paging = Paging::new(query.page, query.per_page)?;
-    Ok(Json(state.store.list_audit(caller.0.tenant, paging).await?))
+    Ok(Json(
+        state
+            .store
+            .list_audit(caller.0.tenant, query.q.as_deref(), paging)
+            .await?,
+    ))
 }

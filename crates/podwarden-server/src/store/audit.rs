@@ -4,6 +4,7 @@
 use super::{Actor, Sql, Store, TenantId, col};
 use crate::clock::Millis;
 use crate::error::StoreError;
+use crate::findings::like_pattern;
 use serde::Serialize;
 use sqlx::AnyConnection;
 
@@ -97,20 +98,38 @@ pub(crate) async fn record(
 
 impl Store {
     /// The tenant's audit log, newest first.
+    ///
+    /// `q`: a substring (any case) of who, what or the target.
     pub async fn list_audit(
         &self,
         tenant: TenantId,
+        q: Option<&str>,
         paging: Paging,
     ) -> Result<Page<AuditEntry>, StoreError> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1")
-            .bind(tenant.0)
-            .fetch_one(self.db.reader())
-            .await?;
-        let mut sql = Sql::new(
-            "SELECT id, at, actor, action, target, details FROM audit_log WHERE tenant_id = ",
-        );
-        sql.bind(tenant.0)
-            .push(" ORDER BY id DESC LIMIT ")
+        let conditions = |sql: &mut Sql| {
+            sql.push(" WHERE tenant_id = ").bind(tenant.0);
+            if let Some(q) = q.filter(|q| !q.is_empty()) {
+                let pattern = like_pattern(q);
+                sql.push(" AND (");
+                for (i, column) in ["actor", "action", "target"].iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    sql.push("LOWER(")
+                        .push(column)
+                        .push(") LIKE ")
+                        .bind(pattern.clone())
+                        .push(" ESCAPE '\\'");
+                }
+                sql.push(")");
+            }
+        };
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM audit_log");
+        conditions(&mut count);
+        let total: i64 = col(&count.build().fetch_one(self.db.reader()).await?, "n")?;
+        let mut sql = Sql::new("SELECT id, at, actor, action, target, details FROM audit_log");
+        conditions(&mut sql);
+        sql.push(" ORDER BY id DESC LIMIT ")
             .bind(i64::from(paging.per_page))
             .push(" OFFSET ")
             .bind(paging.offset());

@@ -120,6 +120,30 @@ async fn a_viewer_cannot_change_anything() {
         .map(|items| items.iter().filter_map(|i| i["action"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(actions, vec!["token.create", "tenant.bootstrap"]);
+    // The audit log is searchable by who, what and target, any case.
+    for (q, expected) in [
+        ("TOKEN.", vec!["token.create"]),
+        ("BOOTSTRAP", vec!["token.create", "tenant.bootstrap"]),
+        ("token:2", vec!["token.create"]),
+        ("SYSTEM", vec!["tenant.bootstrap"]),
+        ("nothing-like-it", vec![]),
+    ] {
+        let (status, found) = env
+            .call(
+                Method::GET,
+                &format!("/api/v1/audit?q={q}"),
+                Some(OPERATOR_TOKEN),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        let actions: Vec<&str> = found["items"]
+            .as_array()
+            .map(|items| items.iter().filter_map(|i| i["action"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(actions, expected, "q={q}");
+        assert_eq!(found["total"], expected.len(), "q={q}");
+    }
     env.finish().await;
 }
 

@@ -3,6 +3,7 @@
 //! workload patcher for cluster assets), exemptions by annotation, the whitelist with both
 //! scopes, and tenant and role checks.
 
+use crate::console_support::Session;
 use crate::findings_support::{
     agent, asset_detail, get_ok, post_podspec, protected_tenant, risky_pod,
 };
@@ -97,6 +98,90 @@ async fn pod_specs_become_risks_with_views_and_filters() {
         )
         .await;
         assert!(risks(&of_b).iter().all(|r| r["asset"]["id"] == b.asset));
+        // Free-text search: check id or title, container, field path, pod name or namespace,
+        // any case; `%` and `_` are literal.
+        let search = |q: &'static str| {
+            let env = &env;
+            let admin = tenant.admin.clone();
+            async move {
+                get_ok(
+                    env,
+                    &admin,
+                    &format!("/api/v1/baseline-risks?per_page=500&q={q}"),
+                )
+                .await
+            }
+        };
+        assert_eq!(
+            check_ids(&search("PSS.PRIVILEGED").await),
+            vec!["pss.privileged"]
+        );
+        let privileged_title = risk["title"].as_str().unwrap_or_default().to_uppercase();
+        let by_title = get_ok(
+            &env,
+            &tenant.admin,
+            &format!(
+                "/api/v1/baseline-risks?per_page=500&q={}",
+                privileged_title.replace(' ', "%20")
+            ),
+        )
+        .await;
+        assert!(
+            check_ids(&by_title).contains(&"pss.privileged".to_string()),
+            "{by_title}"
+        );
+        let by_field = search("securityContext/privileged").await;
+        assert!(
+            check_ids(&by_field).contains(&"pss.privileged".to_string()),
+            "{by_field}"
+        );
+        let pod_b = search("uid-B").await;
+        assert!(
+            risks(&pod_b).iter().all(|r| r["asset"]["id"] == b.asset),
+            "{pod_b}"
+        );
+        assert_eq!(pod_b["total"], of_b["total"]);
+        assert_eq!(search("%25").await["total"], 0);
+        assert_eq!(search("no-such-thing").await["total"], 0);
+        let grouped = get_ok(
+            &env,
+            &tenant.admin,
+            "/api/v1/baseline-risks?group_by=check&q=pss.privileged",
+        )
+        .await;
+        assert_eq!(grouped["total"], 1, "{grouped}");
+        // The console's risk list and audit log take the same search.
+        let console = Session::with_token(&env, &tenant.admin).await;
+        let other_check = check_ids(&of_b)
+            .into_iter()
+            .find(|c| c != "pss.privileged")
+            .unwrap_or_default();
+        let page = console
+            .get(&env, "/baseline?tab=risks&q=pss.privileged")
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("pss.privileged") && page.body.contains("name=\"q\""));
+        assert!(
+            !page.body.contains(&format!(">{other_check}<")),
+            "{other_check}"
+        );
+        let unfiltered = console.get(&env, "/baseline?tab=risks").await;
+        assert!(
+            unfiltered.body.contains(&format!(">{other_check}<")),
+            "{other_check}"
+        );
+        let audit = get_ok(&env, &tenant.admin, "/api/v1/audit?per_page=1").await;
+        let action = format!(
+            "<code>{}</code>",
+            audit["items"][0]["action"].as_str().unwrap_or("?")
+        );
+        assert!(
+            console.get(&env, "/settings").await.body.contains(&action),
+            "{action}"
+        );
+        let settings = console.get(&env, "/settings?q=no-such-actor").await;
+        assert!(settings.body.contains("value=\"no-such-actor\""));
+        assert!(!settings.body.contains(&action), "{action}");
 
         let by_check = get_ok(
             &env,

@@ -471,6 +471,7 @@ async fn viewers_see_no_action_and_their_posts_are_refused() {
         .store
         .list_audit(
             t.id,
+            None,
             Paging {
                 page: 1,
                 per_page: 1,
@@ -492,6 +493,7 @@ async fn viewers_see_no_action_and_their_posts_are_refused() {
         .store
         .list_audit(
             t.id,
+            None,
             Paging {
                 page: 1,
                 per_page: 1,

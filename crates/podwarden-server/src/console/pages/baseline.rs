@@ -7,7 +7,7 @@ use super::{after, asset_cell, back_to, dialog, next_field, parse_id};
 use crate::console::i18n;
 use crate::console::layout::{
     Ctx, Flash, OrPage, PageError, PageResult, Query, Section, empty_state, filter_form, ok_flash,
-    pager, redirect_with_flash, render, select_filter, severity_badge, tabs,
+    pager, redirect_with_flash, render, search_filter, select_filter, severity_badge, tabs,
 };
 use crate::console::session::{AdminForm, ConsoleUser};
 use crate::error::StoreError;
@@ -30,6 +30,7 @@ pub struct BaselineQuery {
     pub severity: Option<String>,
     pub asset: Option<String>,
     pub include_whitelisted: Option<String>,
+    pub q: Option<String>,
     pub page: Option<String>,
     pub per_page: Option<String>,
 }
@@ -65,6 +66,7 @@ impl BaselineQuery {
                 .map(|s| vec![s.to_string()])
                 .unwrap_or_default(),
             include_whitelisted: nonempty(&self.include_whitelisted).is_some(),
+            q: nonempty(&self.q).map(|q| q.chars().take(200).collect()),
         }
     }
 
@@ -75,6 +77,7 @@ impl BaselineQuery {
             .with("severity", nonempty(&self.severity))
             .with("asset", nonempty(&self.asset))
             .with("include_whitelisted", nonempty(&self.include_whitelisted))
+            .with("q", nonempty(&self.q))
             .with("per_page", nonempty(&self.per_page))
     }
 }
@@ -163,6 +166,7 @@ async fn risks(
     }
     Ok(html! {
         (filter_form(ctx, "/baseline", &hidden, html! {
+            (search_filter(ctx, nonempty(&query.q), "baseline.search_placeholder"))
             (select_filter(ctx, "severity", "vulns.col.severity", &SEVERITIES, nonempty(&query.severity)))
             div.field {
                 span.label-spacer aria-hidden="true" { " " }
@@ -173,7 +177,7 @@ async fn risks(
             }
         }))
         div #results {
-            @if total == 0 {
+            @if total == 0 && filter.q.is_none() {
                 (empty_state(ctx, "baseline.empty.title", html! {
                     p { (ctx.t("baseline.empty.body")) }
                     ol.steps {

@@ -10,6 +10,7 @@ use crate::auth::Role;
 use crate::clusters::ClusterError;
 use crate::console::layout::{
     Ctx, OrPage, PageError, PageResult, Query, Section, injection_help, ok_flash, pager, render,
+    search_filter,
 };
 use crate::console::session::{AdminForm, ConsoleUser};
 use crate::error::StoreError;
@@ -22,12 +23,14 @@ use crate::store::clusters::{ClusterUpdate, ClusterView};
 use crate::store::protection::ProtectionUpdate;
 use axum::extract::{Path, Query as QueryString, State};
 use axum::response::Response;
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 /// Query of `GET /settings` (the audit log's page).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SettingsQuery {
+    /// Search of the audit log.
+    pub q: Option<String>,
     pub page: Option<String>,
     pub per_page: Option<String>,
 }
@@ -74,7 +77,16 @@ pub async fn page(
         .await
         .or_page(lang)?;
     let audit_paging = paging(query.page.as_deref(), query.per_page.as_deref(), 25);
-    let audit = store.list_audit(tenant, audit_paging).await.or_page(lang)?;
+    let audit_q: Option<String> = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(|q| q.chars().take(200).collect());
+    let audit = store
+        .list_audit(tenant, audit_q.as_deref(), audit_paging)
+        .await
+        .or_page(lang)?;
     let tenants = if is_operator && ctx.admin() {
         let mut out = Vec::new();
         for t in store.list_tenants(tenant).await.or_page(lang)? {
@@ -307,6 +319,13 @@ pub async fn page(
         }
         section.card #audit aria-labelledby="audit-h" {
             h2 #audit-h { (ctx.t("settings.audit")) }
+            form.filters method="get" action="/settings#audit" role="search" {
+                (search_filter(&ctx, audit_q.as_deref(), "settings.audit_search_placeholder"))
+                div.field {
+                    span.label-spacer aria-hidden="true" { (PreEscaped("&nbsp;")) }
+                    button.btn.secondary type="submit" { (ctx.t("filter.apply")) }
+                }
+            }
             div #audit-results {
                 div.table-wrap {
                     table.data.compact {
@@ -330,7 +349,7 @@ pub async fn page(
                         }
                     }
                 }
-                (pager(&ctx, "/settings", &Query::default(), audit.page, audit.per_page, audit.total))
+                (pager(&ctx, "/settings", &Query::default().with("q", audit_q.as_deref()), audit.page, audit.per_page, audit.total))
             }
         }
     };
