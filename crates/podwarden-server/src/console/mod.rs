@@ -18,6 +18,7 @@
 //! cannot use and its POSTs are refused with 403; responses carry a strict CSP (no inline
 //! script or style).
 
+pub mod check_texts;
 pub mod compress;
 pub mod i18n;
 pub mod layout;

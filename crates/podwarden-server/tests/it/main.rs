@@ -15,6 +15,7 @@ mod baseline_risks;
 mod binding;
 mod clusters;
 mod console;
+mod console_ja;
 mod handling;
 mod metering;
 mod migrations;

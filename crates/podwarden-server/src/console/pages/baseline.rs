@@ -4,6 +4,7 @@
 
 use super::assets::paging;
 use super::{after, asset_cell, back_to, dialog, next_field, parse_id};
+use crate::console::check_texts;
 use crate::console::i18n;
 use crate::console::layout::{
     Ctx, Flash, OrPage, PageError, PageResult, Query, Section, empty_state, filter_form, ok_flash,
@@ -202,7 +203,7 @@ async fn risks(
                                     @for group in &groups.items {
                                         tr {
                                             td.wide {
-                                                a.strong href=(Query::default().with("tab", Some("risks")).with("check", Some(&group.check_id)).with("asset", filter.asset).href("/baseline")) { (group.title) }
+                                                a.strong href=(Query::default().with("tab", Some("risks")).with("check", Some(&group.check_id)).with("asset", filter.asset).href("/baseline")) { (check_texts::title(ctx.lang, &group.check_id, &group.title)) }
                                                 br; code.small { (group.check_id) }
                                             }
                                             td { (severity_badge(ctx, &group.severity)) }
@@ -254,7 +255,7 @@ async fn risks(
                                     @for risk in &items.items {
                                         tr.whitelisted[risk.whitelisted] {
                                             td {
-                                                strong { (risk.title) } br; code.small { (risk.check_id) }
+                                                strong { (check_texts::title(ctx.lang, &risk.check_id, &risk.title)) } br; code.small { (risk.check_id) }
                                                 br; span.small.muted { (ctx.t(&format!("baseline.level.{}", risk.level))) }
                                                 @if !risk.container.is_empty() { " · " span.small.muted { (ctx.t("asset.container")) " " (risk.container) } }
                                             }
@@ -266,8 +267,8 @@ async fn risks(
                                                 details {
                                                     summary { (ctx.t("baseline.more")) }
                                                     dl.kv.small {
-                                                        dt { (ctx.t("baseline.rationale")) } dd { (risk.rationale) }
-                                                        dt { (ctx.t("baseline.suggestion")) } dd { (risk.remediation) }
+                                                        dt { (ctx.t("baseline.rationale")) } dd { (check_texts::rationale(ctx.lang, &risk.check_id, &risk.rationale)) }
+                                                        dt { (ctx.t("baseline.suggestion")) } dd { (check_texts::remediation(ctx.lang, &risk.check_id, &risk.remediation)) }
                                                         dt { (ctx.t("baseline.path")) } dd { code { (risk.path) } }
                                                         @if let Some(reason) = &risk.no_fix_reason { dt { (ctx.t("baseline.no_fix")) } dd { (reason) } }
                                                         @if let Some(exemption) = &risk.exemption { dt { (ctx.t("baseline.exemption")) } dd { (exemption) } }
@@ -392,7 +393,7 @@ pub async fn fix_page(
             p.breadcrumb { a href="/baseline?tab=risks" { (ctx.t("nav.baseline")) } " / " (ctx.t("baseline.fix")) " #" (id) }
             section.card aria-labelledby="fix-h" {
                 h2 #fix-h { code { (plan.check_id) } }
-                p { (plan.description) }
+                p { (check_texts::fix_description(ctx.lang, &plan.check_id, &plan.description)) }
                 dl.kv {
                     dt { (ctx.t("baseline.safety_label")) }
                     dd { span class={ "badge " (if plan.safety == "safe" { "ok" } else { "warn" }) } { (ctx.t(&format!("baseline.safety.{}", plan.safety))) } }
