@@ -51,8 +51,18 @@ impl AlertSearch {
         }
     }
 
+    /// Whether counting should start from the index's matches. On SQLite yes: walking the
+    /// FTS matches stops at the cap. PostgreSQL's planner picks between its trigram bitmap
+    /// and a scan that stops at the cap better than a fixed order would.
+    pub(super) fn counts_from_index(&self) -> bool {
+        matches!(self, AlertSearch::Fts { .. })
+    }
+
     /// `FROM` and the start of `WHERE` for a query whose rows come from the index (SQLite's
-    /// FTS table drives the join); the caller continues with the first condition.
+    /// FTS table drives the join; on PostgreSQL a fenced subquery makes the trigram index
+    /// find the matches before they are sorted, instead of the planner walking every alert
+    /// in last-seen order when the matches cluster in time); the caller continues with the
+    /// first condition. `false` (nothing written) for a scan.
     pub(super) fn push_indexed_from(&self, sql: &mut Sql) -> bool {
         match self {
             AlertSearch::Fts { phrase, .. } => {
@@ -64,7 +74,13 @@ impl AlertSearch {
                 .push(" AND ");
                 true
             }
-            AlertSearch::Trigram { .. } | AlertSearch::Scan { .. } => false,
+            AlertSearch::Trigram { pattern } => {
+                sql.push(" FROM (SELECT * FROM alerts WHERE search_text LIKE ")
+                    .bind(pattern.clone())
+                    .push(" ESCAPE '\\' OFFSET 0) a WHERE ");
+                true
+            }
+            AlertSearch::Scan { .. } => false,
         }
     }
 

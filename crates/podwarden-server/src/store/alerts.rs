@@ -880,7 +880,8 @@ impl Store {
         let (total, total_is_lower_bound) = if search.is_some() {
             // Counted up to the cap: a broad search stops early instead of passing over
             // every match.
-            let mut sql = select("SELECT COUNT(*) AS n FROM (SELECT 1", true, true);
+            let from_index = search.as_ref().is_some_and(AlertSearch::counts_from_index);
+            let mut sql = select("SELECT COUNT(*) AS n FROM (SELECT 1", from_index, true);
             sql.push(" LIMIT ")
                 .bind(SEARCH_COUNT_CAP + 1)
                 .push(") matches");
