@@ -26,28 +26,29 @@ pub(super) enum AlertSearch {
     /// the rows where the text occurs within one column, case folded. The matches can drive
     /// the query (few of them) or each row can be checked by [`AlertSearch::push_row_condition`]
     /// while walking the newest alerts (many of them).
-    Fts { phrase: String, pattern: String },
+    Fts { phrase: String, query: String },
     /// PostgreSQL: `LIKE` on the generated `search_text` column under its pg_trgm index.
     Trigram { pattern: String },
     /// A query too short for trigrams (under three characters), or one holding the column
     /// separator U+001F on PostgreSQL: `LIKE` on each column, a scan.
-    Scan { pattern: String },
+    Scan { query: String },
 }
 
 impl AlertSearch {
     /// The plan for `q` (not empty) on `backend`.
     pub(super) fn new(backend: Backend, q: &str) -> AlertSearch {
-        let pattern = like_pattern(q);
         let indexed = q.chars().count() >= 3;
         match backend {
             Backend::Sqlite if indexed => AlertSearch::Fts {
                 phrase: format!("\"{}\"", q.replace('"', "\"\"")),
-                pattern,
+                query: q.to_string(),
             },
-            Backend::Postgres if indexed && !q.contains('\u{1f}') => {
-                AlertSearch::Trigram { pattern }
-            }
-            _ => AlertSearch::Scan { pattern },
+            Backend::Postgres if indexed && !q.contains('\u{1f}') => AlertSearch::Trigram {
+                pattern: like_pattern(q),
+            },
+            _ => AlertSearch::Scan {
+                query: q.to_string(),
+            },
         }
     }
 
@@ -94,19 +95,9 @@ impl AlertSearch {
                     .bind(pattern.clone())
                     .push(" ESCAPE '\\'");
             }
-            AlertSearch::Fts { pattern, .. } | AlertSearch::Scan { pattern } => {
-                sql.push(" AND (");
-                for (i, column) in SEARCHED_COLUMNS.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(" OR ");
-                    }
-                    sql.push("LOWER(")
-                        .push(column)
-                        .push(") LIKE ")
-                        .bind(pattern.clone())
-                        .push(" ESCAPE '\\'");
-                }
-                sql.push(")");
+            AlertSearch::Fts { query, .. } | AlertSearch::Scan { query } => {
+                sql.push(" AND ")
+                    .push_contains_any(&SEARCHED_COLUMNS, query);
             }
         }
     }
@@ -122,13 +113,13 @@ mod tests {
             AlertSearch::new(Backend::Sqlite, "Ab\"c"),
             AlertSearch::Fts {
                 phrase: "\"Ab\"\"c\"".to_string(),
-                pattern: "%ab\"c%".to_string()
+                query: "Ab\"c".to_string()
             }
         );
         assert_eq!(
             AlertSearch::new(Backend::Sqlite, "ab"),
             AlertSearch::Scan {
-                pattern: "%ab%".to_string()
+                query: "ab".to_string()
             }
         );
         assert_eq!(
@@ -140,7 +131,7 @@ mod tests {
         assert_eq!(
             AlertSearch::new(Backend::Postgres, "a\u{1f}c"),
             AlertSearch::Scan {
-                pattern: "%a\u{1f}c%".to_string()
+                query: "a\u{1f}c".to_string()
             }
         );
     }

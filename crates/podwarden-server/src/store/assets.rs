@@ -681,18 +681,8 @@ impl Store {
                 None => {}
             }
             if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-                let pattern = format!(
-                    "%{}%",
-                    q.to_lowercase()
-                        .replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                );
-                sql.push(" AND (LOWER(pod_name) LIKE ")
-                    .bind(pattern.clone())
-                    .push(" ESCAPE '\\' OR LOWER(namespace) LIKE ")
-                    .bind(pattern)
-                    .push(" ESCAPE '\\')");
+                sql.push(" AND ")
+                    .push_contains_any(&["pod_name", "namespace"], q);
             }
             sql
         };

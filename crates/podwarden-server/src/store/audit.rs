@@ -4,7 +4,6 @@
 use super::{Actor, Sql, Store, TenantId, col};
 use crate::clock::Millis;
 use crate::error::StoreError;
-use crate::findings::like_pattern;
 use serde::Serialize;
 use sqlx::AnyConnection;
 
@@ -109,19 +108,8 @@ impl Store {
         let conditions = |sql: &mut Sql| {
             sql.push(" WHERE tenant_id = ").bind(tenant.0);
             if let Some(q) = q.filter(|q| !q.is_empty()) {
-                let pattern = like_pattern(q);
-                sql.push(" AND (");
-                for (i, column) in ["actor", "action", "target"].iter().enumerate() {
-                    if i > 0 {
-                        sql.push(" OR ");
-                    }
-                    sql.push("LOWER(")
-                        .push(column)
-                        .push(") LIKE ")
-                        .bind(pattern.clone())
-                        .push(" ESCAPE '\\'");
-                }
-                sql.push(")");
+                sql.push(" AND ")
+                    .push_contains_any(&["actor", "action", "target"], q);
             }
         };
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM audit_log");

@@ -8,8 +8,8 @@ use super::{Actor, Sql, Store, TenantId, audit, col};
 use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::findings::baseline::{RiskRow, apply_fix, to_yaml};
+use crate::findings::check_text;
 use crate::findings::patcher::WorkloadTarget;
-use crate::findings::{check_text, like_pattern};
 use podwarden_baseline::Fix;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
@@ -412,22 +412,13 @@ impl Store {
                 sql.push(" AND r.whitelisted = 0");
             }
             if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-                let pattern = like_pattern(q);
-                sql.push(" AND (");
-                for column in ["r.check_id", "r.title", "r.container", "r.path"] {
-                    sql.push("LOWER(")
-                        .push(column)
-                        .push(") LIKE ")
-                        .bind(pattern.clone())
-                        .push(" ESCAPE '\\' OR ");
-                }
-                sql.push("r.asset_id IN (SELECT id FROM assets WHERE tenant_id = ")
+                sql.push(" AND (")
+                    .push_contains_any(&["r.check_id", "r.title", "r.container", "r.path"], q)
+                    .push(" OR r.asset_id IN (SELECT id FROM assets WHERE tenant_id = ")
                     .bind(tenant.0)
-                    .push(" AND (LOWER(pod_name) LIKE ")
-                    .bind(pattern.clone())
-                    .push(" ESCAPE '\\' OR LOWER(namespace) LIKE ")
-                    .bind(pattern)
-                    .push(" ESCAPE '\\')))");
+                    .push(" AND ")
+                    .push_contains_any(&["pod_name", "namespace"], q)
+                    .push("))");
             }
             if !filter.severities.is_empty() {
                 sql.push(" AND r.severity IN (");

@@ -239,6 +239,24 @@ impl Sql {
         sql
     }
 
+    /// Appends `(LOWER(c1) LIKE p OR LOWER(c2) LIKE p ...)`: `q` as a substring of any of the
+    /// `columns` (fixed SQL, never user input), any case, with `%` and `_` taken literally.
+    pub fn push_contains_any(&mut self, columns: &[&str], q: &str) -> &mut Sql {
+        let pattern = crate::findings::like_pattern(q);
+        self.push("(");
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                self.push(" OR ");
+            }
+            self.push("LOWER(")
+                .push(column)
+                .push(") LIKE ")
+                .bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+        }
+        self.push(")")
+    }
+
     /// Appends fixed SQL text (never user input).
     pub fn push(&mut self, text: &str) -> &mut Sql {
         self.text.push_str(text);

@@ -9,7 +9,7 @@ use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::findings::inventory::{VulnRow, match_records};
 use crate::findings::vulndb::LoadedDb;
-use crate::findings::{check_id, check_text, like_pattern};
+use crate::findings::{check_id, check_text};
 use podwarden_api::uplink::PackageRecord;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
@@ -447,14 +447,8 @@ impl Store {
                 sql.push(")");
             }
             if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-                let pattern = like_pattern(q);
-                sql.push(" AND (LOWER(f.package) LIKE ")
-                    .bind(pattern.clone())
-                    .push(" ESCAPE '\\' OR LOWER(f.advisory_id) LIKE ")
-                    .bind(pattern.clone())
-                    .push(" ESCAPE '\\' OR LOWER(f.aliases) LIKE ")
-                    .bind(pattern)
-                    .push(" ESCAPE '\\')");
+                sql.push(" AND ")
+                    .push_contains_any(&["f.package", "f.advisory_id", "f.aliases"], q);
             }
         };
         let reader = self.db.reader();
