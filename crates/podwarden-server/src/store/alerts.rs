@@ -6,7 +6,7 @@
 use super::alert_search::{AlertSearch, SEARCH_COUNT_CAP};
 use super::audit::{Page, Paging};
 use super::commands::{CommandView, commands_of_handlings, queue_command};
-use super::{Actor, Sql, Store, TenantId, audit, col};
+use super::{Actor, Sql, Store, TenantId, audit, col, rows};
 use crate::auth::AgentPrincipal;
 use crate::clock::Millis;
 use crate::error::StoreError;
@@ -1177,38 +1177,23 @@ impl Store {
         asset: Option<i64>,
         paging: Paging,
     ) -> Result<Page<WhitelistRule>, StoreError> {
-        let build = |select: &str| {
-            let mut sql = Sql::new(select);
-            sql.push(" FROM alert_whitelist WHERE tenant_id = ")
-                .bind(tenant.0);
+        let of_asset = |sql: &mut Sql| {
             if let Some(asset) = asset {
                 sql.push(" AND (asset_id IS NULL OR asset_id = ")
                     .bind(asset)
                     .push(")");
             }
-            sql
         };
-        let row = build("SELECT COUNT(*) AS n")
-            .build()
-            .fetch_one(self.db.reader())
-            .await?;
-        let total: i64 = col(&row, "n")?;
-        let mut sql = build(&format!("SELECT {RULE_COLUMNS}"));
-        sql.push(" ORDER BY id DESC LIMIT ")
-            .bind(i64::from(paging.per_page))
-            .push(" OFFSET ")
-            .bind(paging.offset());
-        let rows = sql.build().fetch_all(self.db.reader()).await?;
-        Ok(Page {
-            items: rows
-                .iter()
-                .map(rule_from_row)
-                .collect::<Result<Vec<_>, _>>()?,
-            page: paging.page,
-            per_page: paging.per_page,
-            total,
-            total_is_lower_bound: false,
-        })
+        rows::newest_first(
+            self.db.reader(),
+            "alert_whitelist",
+            RULE_COLUMNS,
+            tenant,
+            of_asset,
+            paging,
+            rule_from_row,
+        )
+        .await
     }
 
     /// Deletes a whitelist rule: identical detections raise alerts again from now on.
@@ -1220,18 +1205,16 @@ impl Store {
     ) -> Result<WhitelistRule, StoreError> {
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        let row = sqlx::query(RuleSql::SELECT_ONE)
-            .bind(tenant.0)
-            .bind(rule)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("whitelist rule {rule}")))?;
-        let deleted = rule_from_row(&row)?;
-        sqlx::query("DELETE FROM alert_whitelist WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(rule)
-            .execute(&mut *tx)
-            .await?;
+        let deleted = rows::take(
+            &mut tx,
+            "alert_whitelist",
+            RULE_COLUMNS,
+            tenant,
+            rule,
+            "whitelist rule",
+            rule_from_row,
+        )
+        .await?;
         audit::record(
             &mut tx,
             tenant,

@@ -4,7 +4,7 @@
 
 use super::alerts::{AlertAsset, WhitelistScope};
 use super::audit::{Page, Paging};
-use super::{Actor, Sql, Store, TenantId, audit, col};
+use super::{Actor, Sql, Store, TenantId, audit, col, rows};
 use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::findings::baseline::{RiskRow, apply_fix, to_yaml};
@@ -376,6 +376,9 @@ fn risk_from_row(row: &sqlx::any::AnyRow) -> Result<BaselineRisk, StoreError> {
     })
 }
 
+const BASELINE_RULE_COLUMNS: &str =
+    "id, check_id, asset_id, reason, source_risk_id, created_at, created_by";
+
 fn baseline_rule_from_row(row: &sqlx::any::AnyRow) -> Result<BaselineWhitelistRule, StoreError> {
     let asset_id: Option<i64> = col(row, "asset_id")?;
     Ok(BaselineWhitelistRule {
@@ -726,30 +729,16 @@ impl Store {
         tenant: TenantId,
         paging: Paging,
     ) -> Result<Page<BaselineWhitelistRule>, StoreError> {
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM baseline_whitelist WHERE tenant_id = $1")
-                .bind(tenant.0)
-                .fetch_one(self.db.reader())
-                .await?;
-        let rows = sqlx::query(
-            "SELECT id, check_id, asset_id, reason, source_risk_id, created_at, created_by
-             FROM baseline_whitelist WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+        rows::newest_first(
+            self.db.reader(),
+            "baseline_whitelist",
+            BASELINE_RULE_COLUMNS,
+            tenant,
+            |_| {},
+            paging,
+            baseline_rule_from_row,
         )
-        .bind(tenant.0)
-        .bind(i64::from(paging.per_page))
-        .bind(paging.offset())
-        .fetch_all(self.db.reader())
-        .await?;
-        Ok(Page {
-            items: rows
-                .iter()
-                .map(baseline_rule_from_row)
-                .collect::<Result<Vec<_>, _>>()?,
-            page: paging.page,
-            per_page: paging.per_page,
-            total,
-            total_is_lower_bound: false,
-        })
+        .await
     }
 
     /// Deletes a baseline whitelist rule; the risks it covered count again (unless another
@@ -762,21 +751,16 @@ impl Store {
     ) -> Result<BaselineWhitelistOutcome, StoreError> {
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        let row = sqlx::query(
-            "SELECT id, check_id, asset_id, reason, source_risk_id, created_at, created_by
-             FROM baseline_whitelist WHERE tenant_id = $1 AND id = $2",
+        let rule = rows::take(
+            &mut tx,
+            "baseline_whitelist",
+            BASELINE_RULE_COLUMNS,
+            tenant,
+            id,
+            "baseline whitelist rule",
+            baseline_rule_from_row,
         )
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("baseline whitelist rule {id}")))?;
-        let rule = baseline_rule_from_row(&row)?;
-        sqlx::query("DELETE FROM baseline_whitelist WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        .await?;
         let changed = reflag(&mut tx, tenant, &rule.check_id, rule.asset_id).await?;
         audit::record(
             &mut tx,

@@ -31,6 +31,7 @@ pub mod clusters;
 pub mod commands;
 pub mod migrate;
 pub mod protection;
+mod rows;
 pub mod scans;
 pub mod tenants;
 pub mod tokens;

@@ -4,7 +4,7 @@
 
 use super::alerts::AlertAsset;
 use super::audit::{Page, Paging};
-use super::{Actor, Sql, Store, TenantId, audit, col};
+use super::{Actor, Sql, Store, TenantId, audit, col, rows};
 use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::findings::inventory::{VulnRow, match_records};
@@ -407,6 +407,8 @@ fn finding_from_row(row: &sqlx::any::AnyRow) -> Result<VulnFinding, StoreError> 
     })
 }
 
+const VULN_RULE_COLUMNS: &str = "id, advisory_id, asset_id, reason, created_at, created_by";
+
 fn rule_from_row(row: &sqlx::any::AnyRow) -> Result<VulnWhitelistRule, StoreError> {
     Ok(VulnWhitelistRule {
         id: col(row, "id")?,
@@ -677,30 +679,16 @@ impl Store {
         tenant: TenantId,
         paging: Paging,
     ) -> Result<Page<VulnWhitelistRule>, StoreError> {
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM vuln_whitelist WHERE tenant_id = $1")
-                .bind(tenant.0)
-                .fetch_one(self.db.reader())
-                .await?;
-        let rows = sqlx::query(
-            "SELECT id, advisory_id, asset_id, reason, created_at, created_by FROM vuln_whitelist
-             WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+        rows::newest_first(
+            self.db.reader(),
+            "vuln_whitelist",
+            VULN_RULE_COLUMNS,
+            tenant,
+            |_| {},
+            paging,
+            rule_from_row,
         )
-        .bind(tenant.0)
-        .bind(i64::from(paging.per_page))
-        .bind(paging.offset())
-        .fetch_all(self.db.reader())
-        .await?;
-        Ok(Page {
-            items: rows
-                .iter()
-                .map(rule_from_row)
-                .collect::<Result<Vec<_>, _>>()?,
-            page: paging.page,
-            per_page: paging.per_page,
-            total,
-            total_is_lower_bound: false,
-        })
+        .await
     }
 
     /// Deletes a vulnerability whitelist rule; the findings it covered count again (unless
@@ -713,21 +701,16 @@ impl Store {
     ) -> Result<VulnWhitelistOutcome, StoreError> {
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        let row = sqlx::query(
-            "SELECT id, advisory_id, asset_id, reason, created_at, created_by FROM vuln_whitelist
-             WHERE tenant_id = $1 AND id = $2",
+        let rule = rows::take(
+            &mut tx,
+            "vuln_whitelist",
+            VULN_RULE_COLUMNS,
+            tenant,
+            id,
+            "vulnerability whitelist rule",
+            rule_from_row,
         )
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("vulnerability whitelist rule {id}")))?;
-        let rule = rule_from_row(&row)?;
-        sqlx::query("DELETE FROM vuln_whitelist WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        .await?;
         let changed = reflag(&mut tx, tenant, &rule.advisory_id, rule.asset_id).await?;
         audit::record(
             &mut tx,
