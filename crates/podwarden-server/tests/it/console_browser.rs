@@ -994,6 +994,12 @@ async fn a_user_runs_the_console_in_a_browser() {
     ui.go("/alerts").await;
     assert_eq!(ui.count("#results tbody tr").await, 4);
     ui.shot("13-alerts-unhandled").await;
+    // Live search: typing narrows the list in place (htmx) and keeps the URL in step.
+    ui.type_into("#f-q", "NMAP").await;
+    ui.wait_text("#results .pager .range", "1–1 of 1").await;
+    assert_eq!(ui.count("#results tbody tr").await, 1);
+    assert!(ui.path().await.contains("q=NMAP"), "{}", ui.path().await);
+    ui.shot("13b-alerts-search").await;
     ui.go(&format!("/alerts/{webshell}")).await;
     ui.shot("14-alert-detail").await;
 
