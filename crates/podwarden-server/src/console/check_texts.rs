@@ -1,7 +1,10 @@
-//! The baseline checks' texts in the console's language: title, rationale, remediation and
-//! automatic-fix descriptions come in English from `podwarden_baseline` (and are stored that
-//! way with each risk); Japanese pages show the translations of `i18n/checks.ja.toml`
-//! (embedded, parsed once), looked up by check id. Tests keep that file complete.
+//! The baseline checks' texts in the console's language: title, rationale, remediation, the
+//! per-risk violation message, why a risk has no automatic fix, the fix's description and why
+//! it is risky come in English from `podwarden_baseline` (and are stored that way with each
+//! risk); Japanese pages show the translations of `i18n/checks.ja.toml` (embedded, parsed
+//! once), looked up by check id, the variable texts matched by English template. The fix
+//! page's conflict messages (written by the store) are translated here too. Tests keep the
+//! file complete.
 
 use crate::console::i18n::Lang;
 use serde::Deserialize;
@@ -18,13 +21,66 @@ pub struct CheckText {
     pub title: String,
     pub rationale: String,
     pub remediation: String,
-    /// The check's fix descriptions: English template to translated template.
-    pub fixes: Vec<FixText>,
+    /// The check's fix descriptions.
+    pub fixes: Vec<Translation>,
+    /// The check's violation messages.
+    pub messages: Vec<Translation>,
+    /// Why the check's risks have no automatic fix.
+    pub no_fix_reasons: Vec<Translation>,
+    /// Why the check's fixes are risky.
+    pub risks: Vec<Translation>,
+    /// Items of a list a message carries (`all keys of Secret {name}`), translated where a
+    /// placeholder's value lists them (split at `; ` and `, `).
+    pub items: Vec<Translation>,
 }
 
-/// A fix description with `{name}` placeholders, in English and translated.
+/// Which of a check's variable texts a translation is for (and its key in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TextKind {
+    Message,
+    NoFixReason,
+    Fix,
+    Risk,
+    Item,
+}
+
+impl TextKind {
+    pub const ALL: [TextKind; 5] = [
+        TextKind::Message,
+        TextKind::NoFixReason,
+        TextKind::Fix,
+        TextKind::Risk,
+        TextKind::Item,
+    ];
+
+    /// The key of the kind's table in a check-text file.
+    pub fn key(self) -> &'static str {
+        match self {
+            TextKind::Message => "message",
+            TextKind::NoFixReason => "no_fix",
+            TextKind::Fix => "fix",
+            TextKind::Risk => "risk",
+            TextKind::Item => "item",
+        }
+    }
+}
+
+impl CheckText {
+    /// The check's translations of one kind.
+    pub fn translations(&self, kind: TextKind) -> &[Translation] {
+        match kind {
+            TextKind::Message => &self.messages,
+            TextKind::NoFixReason => &self.no_fix_reasons,
+            TextKind::Fix => &self.fixes,
+            TextKind::Risk => &self.risks,
+            TextKind::Item => &self.items,
+        }
+    }
+}
+
+/// A text with `{name}` placeholders, in English and translated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FixText {
+pub struct Translation {
     pub english: Template,
     pub translated: Template,
 }
@@ -43,10 +99,11 @@ pub enum CheckTextsError {
         check: String,
         field: String,
     },
-    #[error("{file}: [{check}] fix {template:?}: {message}")]
-    Fix {
+    #[error("{file}: [{check}] {kind} {template:?}: {message}")]
+    Template {
         file: &'static str,
         check: String,
+        kind: &'static str,
         template: String,
         message: String,
     },
@@ -122,6 +179,14 @@ impl Template {
         names
     }
 
+    /// The literal texts between the placeholders, in order.
+    pub fn literals(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Text(text) => Some(text.as_str()),
+            Piece::Value(_) => None,
+        })
+    }
+
     /// The placeholder values that make this template read `text`, if it can. A placeholder
     /// stands for at least one character and ends at the first following literal text (at
     /// the end of `text` for the last literal).
@@ -183,6 +248,19 @@ impl Template {
     }
 }
 
+/// The translation among `translations` whose English template reads `text` with the least
+/// text left to its placeholders (the most specific one: `… drop=["ALL"]; container {c} must
+/// not include {names} …` rather than `… {c} must not include {names} …`), and the values.
+pub fn best_match<'a, 't>(
+    translations: &'a [Translation],
+    text: &'t str,
+) -> Option<(&'a Translation, Vec<(&'a str, &'t str)>)> {
+    translations
+        .iter()
+        .filter_map(|t| t.english.matches(text).map(|values| (t, values)))
+        .min_by_key(|(_, values)| values.iter().map(|(_, v)| v.len()).sum::<usize>())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
@@ -191,10 +269,64 @@ struct RawEntry {
     remediation: String,
     #[serde(default)]
     fix: BTreeMap<String, String>,
+    #[serde(default)]
+    message: BTreeMap<String, String>,
+    #[serde(default)]
+    no_fix: BTreeMap<String, String>,
+    #[serde(default)]
+    risk: BTreeMap<String, String>,
+    #[serde(default)]
+    item: BTreeMap<String, String>,
+}
+
+impl RawEntry {
+    fn table(&self, kind: TextKind) -> &BTreeMap<String, String> {
+        match kind {
+            TextKind::Message => &self.message,
+            TextKind::NoFixReason => &self.no_fix,
+            TextKind::Fix => &self.fix,
+            TextKind::Risk => &self.risk,
+            TextKind::Item => &self.item,
+        }
+    }
+}
+
+/// One `kind."<English template>" = "<translated template>"` entry, checked.
+fn parse_translation(
+    file: &'static str,
+    check: &str,
+    kind: TextKind,
+    english: &str,
+    translated: &str,
+) -> Result<Translation, CheckTextsError> {
+    let error = |message: String| CheckTextsError::Template {
+        file,
+        check: check.to_string(),
+        kind: kind.key(),
+        template: english.to_string(),
+        message,
+    };
+    let english_template = Template::parse(english).map_err(&error)?;
+    let translated_template = Template::parse(translated).map_err(&error)?;
+    if translated.trim().is_empty() {
+        return Err(error("the translation is empty".to_string()));
+    }
+    if english_template.placeholders() != translated_template.placeholders() {
+        return Err(error(format!(
+            "placeholders differ: {:?} in English, {:?} translated",
+            english_template.placeholders(),
+            translated_template.placeholders()
+        )));
+    }
+    Ok(Translation {
+        english: english_template,
+        translated: translated_template,
+    })
 }
 
 /// Parses a check-text file: `["check.id"]` tables with `title`, `rationale`, `remediation`
-/// and `fix."<English template>" = "<translated template>"` entries.
+/// and `<kind>."<English template>" = "<translated template>"` entries, kind being `message`,
+/// `no_fix`, `fix`, `risk` or `item`.
 pub fn parse_check_texts(file: &'static str, text: &str) -> Result<CheckTexts, CheckTextsError> {
     let raw: BTreeMap<String, RawEntry> =
         toml::from_str(text).map_err(|err| CheckTextsError::Syntax {
@@ -216,40 +348,27 @@ pub fn parse_check_texts(file: &'static str, text: &str) -> Result<CheckTexts, C
                 });
             }
         }
-        let mut fixes = Vec::with_capacity(entry.fix.len());
-        for (english, translated) in &entry.fix {
-            let fix_error = |message: String| CheckTextsError::Fix {
-                file,
-                check: check.clone(),
-                template: english.clone(),
-                message,
-            };
-            let english_template = Template::parse(english).map_err(&fix_error)?;
-            let translated_template = Template::parse(translated).map_err(&fix_error)?;
-            if translated.trim().is_empty() {
-                return Err(fix_error("the translation is empty".to_string()));
+        let mut kinds: BTreeMap<TextKind, Vec<Translation>> = BTreeMap::new();
+        for kind in TextKind::ALL {
+            let table = entry.table(kind);
+            let mut translations = Vec::with_capacity(table.len());
+            for (english, translated) in table {
+                translations.push(parse_translation(file, &check, kind, english, translated)?);
             }
-            if english_template.placeholders() != translated_template.placeholders() {
-                return Err(fix_error(format!(
-                    "placeholders differ: {:?} in English, {:?} translated",
-                    english_template.placeholders(),
-                    translated_template.placeholders()
-                )));
-            }
-            fixes.push(FixText {
-                english: english_template,
-                translated: translated_template,
-            });
+            kinds.insert(kind, translations);
         }
-        out.insert(
-            check,
-            CheckText {
-                title: entry.title,
-                rationale: entry.rationale,
-                remediation: entry.remediation,
-                fixes,
-            },
-        );
+        let mut take = |kind| kinds.remove(&kind).unwrap_or_default();
+        let text = CheckText {
+            fixes: take(TextKind::Fix),
+            messages: take(TextKind::Message),
+            no_fix_reasons: take(TextKind::NoFixReason),
+            risks: take(TextKind::Risk),
+            items: take(TextKind::Item),
+            title: entry.title,
+            rationale: entry.rationale,
+            remediation: entry.remediation,
+        };
+        out.insert(check, text);
     }
     Ok(out)
 }
@@ -295,27 +414,167 @@ pub fn remediation<'a>(lang: Lang, check_id: &str, english: &'a str) -> &'a str 
     translated(lang, check_id).map_or(english, |t| t.remediation.as_str())
 }
 
-/// The translation of one of the check's fix descriptions, if the file has it.
-pub fn translate_fix(texts: &CheckText, english: &str) -> Option<String> {
-    texts.fixes.iter().find_map(|fix| {
-        fix.english
-            .matches(english)
-            .map(|values| fix.translated.fill(&values))
-    })
+/// `value` with every item (between `; ` and `, `) that an item template reads translated.
+fn translate_items<'v>(
+    items: &'v [Translation],
+    value: &str,
+    used: &mut dyn FnMut(TextKind, &'v Translation),
+) -> String {
+    value
+        .split("; ")
+        .map(|part| {
+            part.split(", ")
+                .map(|item| match best_match(items, item) {
+                    Some((translation, values)) => {
+                        used(TextKind::Item, translation);
+                        translation.translated.fill(&values)
+                    }
+                    None => item.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
-/// A fix description of the check (as `podwarden_baseline` wrote it) in `lang`.
-pub fn fix_description<'a>(lang: Lang, check_id: &str, english: &'a str) -> Cow<'a, str> {
+/// The translation of `english`, a text of `kind` of the check, telling `used` which
+/// translations it took (the text's own, and those of items in its values).
+pub fn translate_recording<'c>(
+    texts: &'c CheckText,
+    kind: TextKind,
+    english: &str,
+    used: &mut dyn FnMut(TextKind, &'c Translation),
+) -> Option<String> {
+    let (translation, values) = best_match(texts.translations(kind), english)?;
+    used(kind, translation);
+    if kind == TextKind::Item || texts.items.is_empty() {
+        return Some(translation.translated.fill(&values));
+    }
+    let values: Vec<(&str, String)> = values
+        .into_iter()
+        .map(|(name, value)| (name, translate_items(&texts.items, value, used)))
+        .collect();
+    let values: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    Some(translation.translated.fill(&values))
+}
+
+/// The translation of `english`, a text of `kind` of the check, if the file has it.
+pub fn translate(texts: &CheckText, kind: TextKind, english: &str) -> Option<String> {
+    translate_recording(texts, kind, english, &mut |_, _| {})
+}
+
+/// A variable text of the check (as `podwarden_baseline` wrote it) in `lang`.
+fn text<'a>(lang: Lang, check_id: &str, kind: TextKind, english: &'a str) -> Cow<'a, str> {
     let Some(texts) = translated(lang, check_id) else {
         return Cow::Borrowed(english);
     };
-    match translate_fix(texts, english) {
+    match translate(texts, kind, english) {
         Some(text) => Cow::Owned(text),
         None => {
-            tracing::warn!(check_id, english, "no translation of the fix description");
+            tracing::warn!(
+                check_id,
+                kind = kind.key(),
+                english,
+                "no translation of the baseline text"
+            );
             Cow::Borrowed(english)
         }
     }
+}
+
+/// A risk's violation message in `lang`.
+pub fn message<'a>(lang: Lang, check_id: &str, english: &'a str) -> Cow<'a, str> {
+    text(lang, check_id, TextKind::Message, english)
+}
+
+/// Why a risk has no automatic fix, in `lang`.
+pub fn no_fix_reason<'a>(lang: Lang, check_id: &str, english: &'a str) -> Cow<'a, str> {
+    text(lang, check_id, TextKind::NoFixReason, english)
+}
+
+/// A fix description of the check in `lang`.
+pub fn fix_description<'a>(lang: Lang, check_id: &str, english: &'a str) -> Cow<'a, str> {
+    text(lang, check_id, TextKind::Fix, english)
+}
+
+/// Why a fix of the check is risky, in `lang`.
+pub fn fix_risk<'a>(lang: Lang, check_id: &str, english: &'a str) -> Cow<'a, str> {
+    text(lang, check_id, TextKind::Risk, english)
+}
+
+/// Why the store computes no fix for a risk (`StoreError::Conflict` of
+/// `Store::baseline_fix`): English template and Japanese. `{check}` is a check id, `{reason}`
+/// its no-fix reason and `{remediation}` its remediation, both translated by check id.
+const FIX_CONFLICTS: [(&str, &str); 4] = [
+    (
+        "{check} has no automatic fix ({reason}); remediation: {remediation}",
+        "{check} には自動修正がありません({reason})。強化の提案: {remediation}",
+    ),
+    (
+        "{check} has no automatic fix; remediation: {remediation}",
+        "{check} には自動修正がありません。強化の提案: {remediation}",
+    ),
+    (
+        "the asset's pod spec is no longer stored",
+        "この資産の Pod spec はもう保存されていません。",
+    ),
+    (
+        "the fix no longer applies to the stored pod spec ({error}); re-run the baseline check",
+        "保存されている Pod spec にはこの修正を適用できなくなりました({error})。ベースラインチェックを再実行してください。",
+    ),
+];
+
+fn fix_conflicts() -> &'static [Translation] {
+    static CONFLICTS: OnceLock<Vec<Translation>> = OnceLock::new();
+    CONFLICTS.get_or_init(|| {
+        FIX_CONFLICTS
+            .iter()
+            .filter_map(|(english, japanese)| {
+                parse_translation(
+                    "console/check_texts.rs",
+                    "fix conflict",
+                    TextKind::Message,
+                    english,
+                    japanese,
+                )
+                .map_err(|err| tracing::error!(error = %err, "fix conflict text unreadable"))
+                .ok()
+            })
+            .collect()
+    })
+}
+
+/// The fix page's message for a risk the store computes no fix for, in `lang`.
+pub fn fix_conflict<'a>(lang: Lang, english: &'a str) -> Cow<'a, str> {
+    if lang == Lang::En {
+        return Cow::Borrowed(english);
+    }
+    let Some((translation, values)) = best_match(fix_conflicts(), english) else {
+        tracing::warn!(english, "no translation of the fix conflict");
+        return Cow::Borrowed(english);
+    };
+    let check = values
+        .iter()
+        .find(|(name, _)| *name == "check")
+        .map_or("", |(_, v)| *v);
+    let values: Vec<(&str, Cow<'_, str>)> = values
+        .iter()
+        .map(|&(name, value)| {
+            let value = match name {
+                // The reason sits in parentheses: no sentence end inside them.
+                "reason" => match no_fix_reason(lang, check, value) {
+                    Cow::Owned(text) => Cow::Owned(text.trim_end_matches('。').to_string()),
+                    borrowed => borrowed,
+                },
+                "remediation" => Cow::Borrowed(remediation(lang, check, value)),
+                _ => Cow::Borrowed(value),
+            };
+            (name, value)
+        })
+        .collect();
+    let values: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+    Cow::Owned(translation.translated.fill(&values))
 }
 
 #[cfg(test)]
@@ -329,6 +588,10 @@ mod tests {
     /// Kana or a CJK ideograph.
     fn is_japanese(c: char) -> bool {
         ('\u{3040}'..='\u{30ff}').contains(&c) || ('\u{4e00}'..='\u{9fff}').contains(&c)
+    }
+
+    fn japanese_file() -> CheckTexts {
+        parse_check_texts(JAPANESE_FILE, JAPANESE_SOURCE).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Template, text, the placeholder values expected (`None`: no match).
@@ -387,29 +650,92 @@ mod tests {
         assert_eq!(filled, "hostIPC を false に設定");
     }
 
+    /// Of several templates reading a text, the one leaving the least to its placeholders is
+    /// taken; `None`: none reads it.
+    #[test]
+    fn the_most_specific_template_wins() {
+        let check = |templates: &[&str], text: &str, expected: Option<&str>| {
+            let translations: Vec<Translation> = templates
+                .iter()
+                .map(|t| {
+                    parse_translation("test", "c", TextKind::Message, t, t)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+                .collect();
+            let got = best_match(&translations, text).map(|(t, _)| t.english.source());
+            assert_eq!(got, expected, "{templates:?} reading {text:?}");
+        };
+        let capabilities = [
+            "caps ({c} must drop ALL)",
+            "caps ({c} must not add {names})",
+            "caps ({c} must drop ALL; {c} must not add {names})",
+        ];
+        check(
+            &capabilities,
+            "caps (a must drop ALL; a must not add X, Y)",
+            Some("caps ({c} must drop ALL; {c} must not add {names})"),
+        );
+        check(
+            &capabilities,
+            "caps (a must not add X)",
+            Some("caps ({c} must not add {names})"),
+        );
+        check(
+            &capabilities,
+            "caps (a must drop ALL)",
+            Some("caps ({c} must drop ALL)"),
+        );
+        check(&capabilities, "caps (a)", None);
+        let ports = ["{c} uses hostPort {ports}", "{c} uses hostPorts {ports}"];
+        check(
+            &ports,
+            "app uses hostPorts 80, 81",
+            Some("{c} uses hostPorts {ports}"),
+        );
+        check(
+            &ports,
+            "app uses hostPort 80",
+            Some("{c} uses hostPort {ports}"),
+        );
+    }
+
     #[test]
     fn broken_files_are_refused_with_the_place() {
+        const HEAD: &str = "[a]\ntitle = \"t\"\nrationale = \"w\"\nremediation = \"r\"\n";
         let cases = [
-            ("[x\n", "checks.test.toml: "),
+            ("[x\n".to_string(), "checks.test.toml: "),
             (
-                "[a]\ntitle = \"t\"\nrationale = \" \"\nremediation = \"r\"\n",
+                "[a]\ntitle = \"t\"\nrationale = \" \"\nremediation = \"r\"\n".to_string(),
                 "[a] rationale is empty",
             ),
             (
-                "[a]\ntitle = \"t\"\nrationale = \"w\"\nremediation = \"r\"\nfix.\"set {f} on\" = \"{g} を設定\"\n",
-                "placeholders differ",
+                format!("{HEAD}fix.\"set {{f}} on\" = \"{{g}} を設定\"\n"),
+                "[a] fix \"set {f} on\": placeholders differ",
             ),
             (
-                "[a]\ntitle = \"t\"\nrationale = \"w\"\nremediation = \"r\"\nfix.\"set {f}{g}\" = \"{f}{g}\"\n",
+                format!("{HEAD}fix.\"set {{f}}{{g}}\" = \"{{f}}{{g}}\"\n"),
                 "two placeholders",
             ),
             (
-                "[a]\ntitle = \"t\"\nrationale = \"w\"\nremediation = \"r\"\nsummary = \"s\"\n",
-                "unknown field",
+                format!("{HEAD}message.\"x {{c}} y\" = \"{{c}} と {{d}}\"\n"),
+                "[a] message \"x {c} y\": placeholders differ",
             ),
+            (
+                format!("{HEAD}no_fix.\"by hand\" = \" \"\n"),
+                "[a] no_fix \"by hand\": the translation is empty",
+            ),
+            (
+                format!("{HEAD}risk.\"it {{breaks\" = \"壊れる\"\n"),
+                "[a] risk \"it {breaks\": unclosed {",
+            ),
+            (
+                format!("{HEAD}item.\"{{a b}}\" = \"{{a b}}\"\n"),
+                "[a] item \"{a b}\": bad placeholder",
+            ),
+            (format!("{HEAD}summary = \"s\"\n"), "unknown field"),
         ];
         for (text, expected) in cases {
-            let err = parse_check_texts("checks.test.toml", text)
+            let err = parse_check_texts("checks.test.toml", &text)
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
@@ -417,12 +743,11 @@ mod tests {
         }
     }
 
-    /// Every check of the catalogue has a complete Japanese entry, and the file names no check
-    /// the catalogue does not have.
+    /// Every check of the catalogue has a complete Japanese entry, every text of the file is
+    /// Japanese, and the file names no check the catalogue does not have.
     #[test]
     fn japanese_covers_exactly_the_catalogue() {
-        let texts =
-            parse_check_texts(JAPANESE_FILE, JAPANESE_SOURCE).unwrap_or_else(|e| panic!("{e}"));
+        let texts = japanese_file();
         let catalogue: BTreeSet<&str> = CATALOGUE.iter().map(|c| c.id).collect();
         let file: BTreeSet<&str> = texts.keys().map(String::as_str).collect();
         let missing: Vec<_> = catalogue.difference(&file).collect();
@@ -445,26 +770,32 @@ mod tests {
                     check.id
                 );
             }
-            for fix in &text.fixes {
-                assert!(
-                    fix.translated.source().chars().any(is_japanese),
-                    "{}: fix {:?} is not translated",
-                    check.id,
-                    fix.english.source()
-                );
+            for kind in TextKind::ALL {
+                for translation in text.translations(kind) {
+                    assert!(
+                        translation.translated.source().chars().any(is_japanese),
+                        "{}: {} {:?} is not translated",
+                        check.id,
+                        kind.key(),
+                        translation.english.source()
+                    );
+                }
             }
         }
         assert_eq!(japanese().len(), CATALOGUE.len(), "the embedded file loads");
     }
 
-    fn pod(spec: Value, annotations: Value, namespace: &str) -> Value {
-        json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "p", "namespace": namespace, "annotations": annotations},
-            "spec": spec})
+    fn pod(spec: Value, annotations: Value, namespace: Option<&str>) -> Value {
+        let mut metadata = json!({"name": "p", "annotations": annotations});
+        if let Some(namespace) = namespace {
+            metadata["namespace"] = json!(namespace);
+        }
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
     }
 
-    /// Pods that between them take every path of the baseline crate that offers a fix.
-    fn risky_pods() -> Vec<Value> {
+    /// Pods that between them take every path of the baseline crate that writes a message, a
+    /// no-fix reason, a fix or a fix's risk.
+    fn test_pods() -> Vec<Value> {
         let wide_open = json!({
             "hostNetwork": true, "hostPID": true, "hostIPC": true,
             "securityContext": {
@@ -472,24 +803,57 @@ mod tests {
                 "appArmorProfile": {"type": "Unconfined"},
                 "seLinuxOptions": {"user": "root_u", "role": "sysadm_r"},
                 "seccompProfile": {"type": "Unconfined"},
-                "sysctls": [{"name": "kernel.msgmax", "value": "1"}]
+                "sysctls": [{"name": "kernel.msgmax", "value": "1"},
+                    {"name": "vm.swappiness", "value": "1"}]
             },
-            "volumes": [{"name": "logs", "hostPath": {"path": "/var/log"}}],
+            "volumes": [
+                {"name": "logs", "hostPath": {"path": "/var/log"}},
+                {"name": "sock", "hostPath": {"path": "/var/run/docker.sock"}},
+                {"name": "runtime", "hostPath": {"path": "/run/containerd"}},
+                {"name": "odd", "someFutureSource": {"size": 1}}
+            ],
             "containers": [{
                 "name": "app", "image": "nginx",
                 "ports": [{"containerPort": 80, "hostPort": 8080}],
                 "livenessProbe": {"httpGet": {"host": "10.0.0.1", "port": 80, "path": "/"}},
-                "volumeMounts": [{"name": "logs", "mountPath": "/logs"}],
+                "lifecycle": {"preStop": {"tcpSocket": {"host": "10.0.0.2", "port": 81}}},
+                "volumeMounts": [{"name": "logs", "mountPath": "/logs"},
+                    {"name": "sock", "mountPath": "/var/run/docker.sock", "readOnly": true}],
+                "env": [{"name": "DB_PASSWORD", "value": "hunter2"},
+                    {"name": "API_TOKEN",
+                        "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}}],
+                "envFrom": [{"secretRef": {"name": "db"}}],
                 "securityContext": {
                     "privileged": true,
                     "runAsNonRoot": false,
                     "procMount": "Unmasked",
                     "capabilities": {"add": ["SYS_ADMIN", "NET_RAW"]},
                     "appArmorProfile": {"type": "Unconfined"},
-                    "seLinuxOptions": {"type": "spc_t"},
+                    "seLinuxOptions": {"type": "spc_t", "user": "u"},
                     "seccompProfile": {"type": "Unconfined"}
                 }
+            }, {
+                "name": "sidecar", "image": "busybox:latest",
+                "ports": [{"containerPort": 90, "hostPort": 9090},
+                    {"containerPort": 91, "hostPort": 9091}]
             }]
+        });
+        let roots = json!({
+            "securityContext": {"runAsNonRoot": false},
+            "containers": [
+                {"name": "zero", "image": "app:1", "securityContext": {"runAsUser": 0}},
+                {"name": "denied", "image": "app:1",
+                    "securityContext": {"runAsNonRoot": false}},
+                {"name": "denied-root", "image": "app:1",
+                    "securityContext": {"runAsNonRoot": false, "runAsUser": 0}},
+                {"name": "odd-uid", "image": "app:1", "securityContext": {"runAsUser": -1}},
+                {"name": "sysadmin", "image": "app:1", "securityContext":
+                    {"capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}}}
+            ]
+        });
+        let pod_root = json!({
+            "securityContext": {"runAsUser": 0, "runAsNonRoot": true},
+            "containers": [{"name": "app", "image": "app:1"}]
         });
         let unset = json!({
             "containers": [{"name": "web", "image": "nginx:1.25"}]
@@ -498,91 +862,286 @@ mod tests {
             "containers": [{"name": "app", "image": "nginx:1.25",
                 "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]
         });
+        let windows = json!({
+            "os": {"name": "windows"},
+            "securityContext": {"windowsOptions": {"hostProcess": true}},
+            "containers": [{"name": "win", "image": "nanoserver:ltsc2022",
+                "securityContext": {"windowsOptions": {"hostProcess": true}}}]
+        });
         vec![
-            pod(wide_open, json!({}), "default"),
-            pod(unset, json!({}), "shop"),
+            pod(wide_open, json!({}), Some("default")),
+            pod(roots, json!({}), Some("shop")),
+            pod(pod_root, json!({}), Some("shop")),
+            pod(unset.clone(), json!({}), Some("shop")),
+            pod(unset, json!({}), None),
             pod(
                 annotated,
                 json!({
                     "container.apparmor.security.beta.kubernetes.io/app": "unconfined",
-                    "seccomp.security.alpha.kubernetes.io/pod": "unconfined"
+                    "seccomp.security.alpha.kubernetes.io/pod": "unconfined",
+                    "container.seccomp.security.alpha.kubernetes.io/app": "unconfined"
                 }),
-                "shop",
+                Some("shop"),
             ),
+            pod(windows, json!({}), Some("shop")),
         ]
     }
 
-    /// (check id, fix description) of every fix the baseline crate offers for these pods: as
-    /// the server checks them, and at policy version v1.18 (whose seccomp annotations have a
-    /// fix of their own).
-    fn fix_descriptions() -> Vec<(String, String)> {
+    /// Three words of ASCII letters in a row: English prose left in a translation (field
+    /// names, values and ids are single words or carry other characters).
+    fn english_phrase(text: &str) -> Option<String> {
+        let words: Vec<&str> = text.split(' ').collect();
+        words
+            .windows(3)
+            .find(|run| {
+                run.iter()
+                    .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic()))
+            })
+            .map(|run| run.join(" "))
+    }
+
+    /// (check id, kind, text) of every message, no-fix reason, fix description and fix risk
+    /// the baseline crate writes for the test pods: as the server checks them, at policy
+    /// version v1.18 (whose seccomp annotations have checks of their own) and at v1.24 (where
+    /// Windows pods still meet the Restricted checks they cannot fix).
+    fn produced_texts() -> Vec<(String, TextKind, String)> {
         let mut out = Vec::new();
-        for pod in risky_pods() {
-            out.extend(
-                check_pod(&pod)
-                    .into_iter()
-                    .filter_map(|row| row.fix.map(|fix| (row.check_id, fix.description))),
-            );
-            let v1_18 = Options::pss(Level::Baseline, PssVersion::new(18));
-            out.extend(
-                podwarden_baseline::check_document(&pod, &v1_18)
-                    .into_iter()
-                    .filter_map(|f| f.fix.map(|fix| (f.check_id, fix.description))),
-            );
+        let mut add = |check_id: &str,
+                       message: String,
+                       no_fix_reason: Option<String>,
+                       fix: Option<podwarden_baseline::Fix>| {
+            out.push((check_id.to_string(), TextKind::Message, message));
+            if let Some(reason) = no_fix_reason {
+                out.push((check_id.to_string(), TextKind::NoFixReason, reason));
+            }
+            if let Some(fix) = fix {
+                out.push((check_id.to_string(), TextKind::Fix, fix.description));
+                if let Some(risk) = fix.risk {
+                    out.push((check_id.to_string(), TextKind::Risk, risk));
+                }
+            }
+        };
+        for pod in test_pods() {
+            for row in check_pod(&pod) {
+                add(&row.check_id, row.message, row.no_fix_reason, row.fix);
+            }
+            for minor in [18, 24] {
+                let options = Options::pss(Level::All, PssVersion::new(minor));
+                for finding in podwarden_baseline::check_document(&pod, &options) {
+                    add(
+                        &finding.check_id,
+                        finding.message,
+                        finding.no_fix_reason,
+                        finding.fix,
+                    );
+                }
+            }
         }
+        out.sort();
+        out.dedup();
         out
     }
 
-    /// Every fix description the baseline crate writes for these pods has a Japanese
-    /// translation under its check, and every translation in the file is used by one.
+    /// Every text the baseline crate writes for the test pods has a Japanese translation under
+    /// its check, English pages keep it as written, and every translation in the file is used
+    /// by one.
     #[test]
-    fn every_fix_description_is_translated() {
-        let texts =
-            parse_check_texts(JAPANESE_FILE, JAPANESE_SOURCE).unwrap_or_else(|e| panic!("{e}"));
-        let mut used: BTreeSet<(String, String)> = BTreeSet::new();
+    fn every_text_the_baseline_crate_writes_is_translated() {
+        for (text, phrase) in [
+            ("role may not be set", Some("role may not")),
+            ("user は設定できません; role may not", Some("role may not")),
+            ("type \"spc_t\" は許可されていません", None),
+            ("`crane digest` など", None),
+            ("Secret \"db\" のすべてのキー, API_TOKEN", None),
+        ] {
+            assert_eq!(english_phrase(text).as_deref(), phrase, "{text:?}");
+        }
+        let texts = japanese_file();
+        let mut used: BTreeSet<(String, TextKind, String)> = BTreeSet::new();
         let mut untranslated = Vec::new();
-        let produced = fix_descriptions();
-        for (check_id, description) in &produced {
-            let hit = texts.get(check_id).and_then(|entry| {
-                entry
-                    .fixes
-                    .iter()
-                    .find(|f| f.english.matches(description).is_some())
+        let produced = produced_texts();
+        for (check_id, kind, english) in &produced {
+            let Some(entry) = texts.get(check_id) else {
+                untranslated.push(format!("[{check_id}] has no entry"));
+                continue;
+            };
+            let mut hits = Vec::new();
+            let japanese = translate_recording(entry, *kind, english, &mut |kind, t| {
+                hits.push((kind, t.english.source().to_string()));
             });
-            match hit {
-                Some(found) => {
-                    used.insert((check_id.clone(), found.english.source().to_string()));
-                    let japanese = fix_description(Lang::Ja, check_id, description);
-                    assert_ne!(&japanese, description, "{check_id}");
-                    assert!(!japanese.contains('{'), "{japanese}");
+            match japanese {
+                Some(japanese) => {
+                    assert!(
+                        japanese != *english
+                            && japanese.chars().any(is_japanese)
+                            && !japanese.contains('{'),
+                        "[{check_id}] {} {english:?} reads {japanese:?}",
+                        kind.key()
+                    );
+                    if let Some(phrase) = english_phrase(&japanese) {
+                        untranslated.push(format!(
+                            "[{check_id}] {}.{english:?} keeps {phrase:?}: {japanese:?}",
+                            kind.key()
+                        ));
+                    }
+                    assert_eq!(
+                        text(Lang::Ja, check_id, *kind, english),
+                        japanese,
+                        "Japanese pages show the file's text"
+                    );
                 }
-                None => untranslated.push(format!("{check_id}: {description:?}")),
+                None => untranslated.push(format!("[{check_id}] {}.{english:?}", kind.key())),
             }
+            used.extend(
+                hits.into_iter()
+                    .map(|(kind, source)| (check_id.clone(), kind, source)),
+            );
             assert_eq!(
-                &fix_description(Lang::En, check_id, description),
-                description,
+                &text(Lang::En, check_id, *kind, english),
+                english,
                 "English pages keep the crate's text"
             );
         }
-        let produced = produced.len();
-        assert!(produced > 20, "the pods produced only {produced} fixes");
+        for (kind, at_least) in [
+            (TextKind::Message, 80),
+            (TextKind::NoFixReason, 20),
+            (TextKind::Fix, 20),
+            (TextKind::Risk, 20),
+        ] {
+            let count = produced.iter().filter(|(_, k, _)| *k == kind).count();
+            assert!(
+                count >= at_least,
+                "the pods produced only {count} texts of kind {}",
+                kind.key()
+            );
+        }
         assert!(
             untranslated.is_empty(),
-            "fix descriptions without a Japanese text in {JAPANESE_FILE}: {untranslated:#?}"
+            "texts without a Japanese translation in {JAPANESE_FILE}: {untranslated:#?}"
         );
         let unused: Vec<String> = texts
             .iter()
             .flat_map(|(check, text)| {
-                text.fixes
-                    .iter()
-                    .map(move |f| (check.clone(), f.english.source().to_string()))
+                TextKind::ALL.into_iter().flat_map(move |kind| {
+                    text.translations(kind)
+                        .iter()
+                        .map(move |t| (check.clone(), kind, t.english.source().to_string()))
+                })
             })
             .filter(|key| !used.contains(key))
-            .map(|(check, english)| format!("{check}: {english:?}"))
+            .map(|(check, kind, english)| format!("[{check}] {}.{english:?}", kind.key()))
             .collect();
         assert!(
             unused.is_empty(),
-            "fix texts no test pod produces (a stale entry, or a pod missing here): {unused:#?}"
+            "texts no test pod produces (a stale entry, or a pod missing here): {unused:#?}"
+        );
+    }
+
+    /// The string literals of Rust source code before its `#[cfg(test)]` module, comments
+    /// skipped, escapes resolved.
+    fn string_literals(source: &str) -> Vec<String> {
+        let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+        let mut out = Vec::new();
+        let mut chars = code.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '/' if chars.peek() == Some(&'/') => {
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '"' => {
+                    let mut literal = String::new();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '"' => break,
+                            '\\' => match chars.next() {
+                                Some('n') => literal.push('\n'),
+                                Some('\n') => {
+                                    while chars.next_if(|c| c.is_whitespace()).is_some() {}
+                                }
+                                Some(other) => literal.push(other),
+                                None => {}
+                            },
+                            c => literal.push(c),
+                        }
+                    }
+                    out.push(literal);
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The literal pieces of a `format!` string (split at its `{…}` arguments).
+    fn format_pieces(literal: &str) -> Vec<&str> {
+        let mut pieces = Vec::new();
+        let mut rest = literal;
+        while let Some(open) = rest.find('{') {
+            pieces.push(&rest[..open]);
+            rest = rest[open..]
+                .find('}')
+                .map_or("", |close| &rest[open + close + 1..]);
+        }
+        pieces.push(rest);
+        pieces.retain(|p| !p.is_empty());
+        pieces
+    }
+
+    /// Whether `text` holds every piece, in order.
+    fn holds_in_order(text: &str, pieces: &[&str]) -> bool {
+        let mut rest = text;
+        pieces.iter().all(|piece| match rest.find(piece) {
+            Some(at) => {
+                rest = &rest[at + piece.len()..];
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// Every text-like string literal of the checks' source (a reason or risk constant, a
+    /// message or its format string) is in some English text of the file, so a new
+    /// `no_fix("…")`, risk or message fails here even before a test pod reaches it.
+    #[test]
+    fn every_text_literal_of_the_checks_is_in_the_file() {
+        let texts = japanese_file();
+        let english: Vec<&str> = texts
+            .values()
+            .flat_map(|text| {
+                TextKind::ALL
+                    .into_iter()
+                    .flat_map(move |kind| text.translations(kind).iter())
+            })
+            .map(|t| t.english.source())
+            .collect();
+        let mut scanned = 0;
+        let mut missing = Vec::new();
+        for file in ["pss.rs", "hardening.rs"] {
+            let path = format!(
+                "{}/../podwarden-baseline/src/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let source = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read the baseline checks at {path}: {e}"));
+            for literal in string_literals(&source) {
+                if !(literal.contains(' ') && literal.chars().any(|c| c.is_ascii_alphabetic())) {
+                    continue;
+                }
+                scanned += 1;
+                let pieces = format_pieces(&literal);
+                if !english.iter().any(|e| holds_in_order(e, &pieces)) {
+                    missing.push(format!("{file}: {literal:?}"));
+                }
+            }
+        }
+        assert!(scanned > 90, "only {scanned} text literals found");
+        assert!(
+            missing.is_empty(),
+            "texts of the checks' source with no English text in {JAPANESE_FILE}: {missing:#?}"
         );
     }
 
@@ -630,5 +1189,144 @@ mod tests {
             "something new",
             "an unknown description shows as written"
         );
+    }
+
+    /// Texts the crate writes for the test pods, in Japanese as a reader expects them: values
+    /// kept, the most specific template taken, list items translated.
+    #[test]
+    fn variable_texts_read_in_japanese() {
+        let check = |check_id: &str, kind: TextKind, english: &str, expected: &str| {
+            let produced = produced_texts();
+            assert!(
+                produced
+                    .iter()
+                    .any(|(c, k, t)| c == check_id && *k == kind && t == english),
+                "the crate does not write [{check_id}] {} {english:?}",
+                kind.key()
+            );
+            assert_eq!(text(Lang::Ja, check_id, kind, english), expected);
+            assert_eq!(text(Lang::En, check_id, kind, english), english);
+        };
+        let cases = [
+            (
+                "pss.capabilities_restricted",
+                TextKind::Message,
+                "unrestricted capabilities (container \"app\" must set securityContext.capabilities.drop=[\"ALL\"]; container \"app\" must not include \"NET_RAW\", \"SYS_ADMIN\" in securityContext.capabilities.add)",
+                "制限されていないケーパビリティ(コンテナ \"app\" で securityContext.capabilities.drop=[\"ALL\"] を設定する必要があり、securityContext.capabilities.add に \"NET_RAW\", \"SYS_ADMIN\" を含めてはいけません)",
+            ),
+            (
+                "pss.capabilities_restricted",
+                TextKind::Message,
+                "unrestricted capabilities (container \"sysadmin\" must not include \"SYS_ADMIN\" in securityContext.capabilities.add)",
+                "制限されていないケーパビリティ(コンテナ \"sysadmin\" の securityContext.capabilities.add に \"SYS_ADMIN\" を含めてはいけません)",
+            ),
+            (
+                "pss.hostPorts",
+                TextKind::Message,
+                "hostPort (container \"sidecar\" uses hostPorts 9090, 9091)",
+                "hostPort(コンテナ \"sidecar\" が hostPort 9090, 9091 を使用しています)",
+            ),
+            (
+                "pss.seLinuxOptions",
+                TextKind::Message,
+                "seLinuxOptions (container \"app\" set forbidden securityContext.seLinuxOptions: type \"spc_t\"; user may not be set)",
+                "seLinuxOptions(コンテナ \"app\" で禁止されている securityContext.seLinuxOptions が設定されています: type \"spc_t\" は許可されていません; user は設定できません)",
+            ),
+            (
+                "hardening.secret-env",
+                TextKind::Message,
+                "container \"app\" takes secrets as environment variables: API_TOKEN, all keys of Secret \"db\"",
+                "コンテナ \"app\" がシークレットを環境変数として受け取っています: API_TOKEN, Secret \"db\" のすべてのキー",
+            ),
+            (
+                "hardening.root-container",
+                TextKind::Message,
+                "container \"odd-uid\" may run as root: runAsNonRoot is not true and runAsUser -1 is not a valid UID (0 to 2147483647), so the user is the image's USER, which is unknown here",
+                "コンテナ \"odd-uid\" は root で実行される可能性があります。runAsNonRoot が true ではなく、runAsUser -1 は有効な UID(0〜2147483647)ではないため、ユーザーはイメージの USER で決まりますが、それはここでは分かりません",
+            ),
+            (
+                "pss.runAsNonRoot",
+                TextKind::NoFixReason,
+                "the container sets runAsUser: 0; choose a non-root UID first",
+                "コンテナが runAsUser: 0 を設定しています。先に root 以外の UID を選んでください。",
+            ),
+            (
+                "pss.hostPorts",
+                TextKind::Risk,
+                "clients that reach the pod through the node's port lose access; expose it through a Service",
+                "ノードのポート経由で Pod にアクセスしているクライアントはアクセスできなくなります。Service を通じて公開してください。",
+            ),
+        ];
+        for (check_id, kind, english, expected) in cases {
+            check(check_id, kind, english, expected);
+        }
+        assert_eq!(
+            message(Lang::Ja, "pss.privileged", "a message from a newer crate"),
+            "a message from a newer crate",
+            "an unknown text shows as written"
+        );
+    }
+
+    #[test]
+    fn fix_conflicts_read_in_japanese() {
+        let Some(host_path) = podwarden_baseline::check("pss.hostPathVolumes") else {
+            panic!("pss.hostPathVolumes is in the catalogue");
+        };
+        let Some(default_namespace) = podwarden_baseline::check("hardening.default-namespace")
+        else {
+            panic!("hardening.default-namespace is in the catalogue");
+        };
+        let cases = [
+            (
+                format!(
+                    "pss.hostPathVolumes has no automatic fix (replace the hostPath volume with another volume type by hand); remediation: {}",
+                    host_path.remediation
+                ),
+                "pss.hostPathVolumes には自動修正がありません(hostPath ボリュームを手作業で別の種類のボリュームに置き換えてください)。強化の提案: hostPath ボリュームを emptyDir、configMap、secret、persistentVolumeClaim、CSI のいずれかのボリュームに置き換えてください。".to_string(),
+            ),
+            (
+                format!(
+                    "hardening.default-namespace has no automatic fix; remediation: {}",
+                    default_namespace.remediation
+                ),
+                "hardening.default-namespace には自動修正がありません。強化の提案: metadata.namespace に専用の名前空間を設定してください。".to_string(),
+            ),
+            (
+                "the asset's pod spec is no longer stored".to_string(),
+                "この資産の Pod spec はもう保存されていません。".to_string(),
+            ),
+            (
+                "the fix no longer applies to the stored pod spec (path /spec/x does not exist); re-run the baseline check".to_string(),
+                "保存されている Pod spec にはこの修正を適用できなくなりました(path /spec/x does not exist)。ベースラインチェックを再実行してください。".to_string(),
+            ),
+            ("something else".to_string(), "something else".to_string()),
+        ];
+        for (english, japanese) in &cases {
+            assert_eq!(&fix_conflict(Lang::Ja, english), japanese);
+            assert_eq!(&fix_conflict(Lang::En, english), english);
+        }
+        assert_eq!(fix_conflicts().len(), FIX_CONFLICTS.len(), "all parse");
+    }
+
+    /// The store still writes the conflicts these templates read (their words, between the
+    /// values, parentheses and semicolons, are in `store/baseline.rs`).
+    #[test]
+    fn fix_conflicts_are_the_stores() {
+        let path = format!("{}/src/store/baseline.rs", env!("CARGO_MANIFEST_DIR"));
+        let source = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read the store at {path}: {e}"));
+        for (english, _) in FIX_CONFLICTS {
+            let Ok(template) = Template::parse(english) else {
+                panic!("{english:?} parses");
+            };
+            for literal in template.literals() {
+                for words in literal.split(['(', ')', ';']).map(str::trim) {
+                    assert!(
+                        words.is_empty() || source.contains(words),
+                        "{path} no longer writes {words:?} ({english:?})"
+                    );
+                }
+            }
+        }
     }
 }

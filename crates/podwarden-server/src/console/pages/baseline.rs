@@ -263,14 +263,14 @@ async fn risks(
                                             td { (severity_badge(ctx, &risk.severity))
                                                 @if risk.whitelisted { br; span.badge.muted { (ctx.t("vulns.whitelisted")) } } }
                                             td.wide {
-                                                p.small { (risk.message) }
+                                                p.small { (check_texts::message(ctx.lang, &risk.check_id, &risk.message)) }
                                                 details {
                                                     summary { (ctx.t("baseline.more")) }
                                                     dl.kv.small {
                                                         dt { (ctx.t("baseline.rationale")) } dd { (check_texts::rationale(ctx.lang, &risk.check_id, &risk.rationale)) }
                                                         dt { (ctx.t("baseline.suggestion")) } dd { (check_texts::remediation(ctx.lang, &risk.check_id, &risk.remediation)) }
                                                         dt { (ctx.t("baseline.path")) } dd { code { (risk.path) } }
-                                                        @if let Some(reason) = &risk.no_fix_reason { dt { (ctx.t("baseline.no_fix")) } dd { (reason) } }
+                                                        @if let Some(reason) = &risk.no_fix_reason { dt { (ctx.t("baseline.no_fix")) } dd { (check_texts::no_fix_reason(ctx.lang, &risk.check_id, reason)) } }
                                                         @if let Some(exemption) = &risk.exemption { dt { (ctx.t("baseline.exemption")) } dd { (exemption) } }
                                                         dt { (ctx.t("vulns.col.first_seen")) } dd { (ctx.time(Some(risk.first_seen))) }
                                                     }
@@ -397,7 +397,7 @@ pub async fn fix_page(
                 dl.kv {
                     dt { (ctx.t("baseline.safety_label")) }
                     dd { span class={ "badge " (if plan.safety == "safe" { "ok" } else { "warn" }) } { (ctx.t(&format!("baseline.safety.{}", plan.safety))) } }
-                    @if let Some(risk) = &plan.risk { dt { (ctx.t("baseline.fix_risk")) } dd { (risk) } }
+                    @if let Some(risk) = &plan.risk { dt { (ctx.t("baseline.fix_risk")) } dd { (check_texts::fix_risk(ctx.lang, &plan.check_id, risk)) } }
                     dt { (ctx.t("baseline.target")) }
                     dd {
                         a href={ "/assets/" (target.asset_id) } { (target.namespace) "/" (target.pod_name) }
@@ -425,7 +425,7 @@ pub async fn fix_page(
         },
         Err(StoreError::Conflict(message)) => html! {
             p.breadcrumb { a href="/baseline?tab=risks" { (ctx.t("nav.baseline")) } }
-            p.banner.warn { (ctx.t("baseline.no_fix_now")) " " (message) }
+            p.banner.warn { (ctx.t("baseline.no_fix_now")) " " (check_texts::fix_conflict(ctx.lang, &message)) }
         },
         Err(err) => return Err(PageError::new(ctx.lang, err)),
     };
