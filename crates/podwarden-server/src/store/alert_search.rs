@@ -31,7 +31,7 @@ pub(super) enum AlertSearch {
     Trigram { pattern: String },
     /// A query too short for trigrams (under three characters), or one holding the column
     /// separator U+001F on PostgreSQL: `LIKE` on each column, a scan.
-    Scan { query: String },
+    Scan { query: String, backend: Backend },
 }
 
 impl AlertSearch {
@@ -48,6 +48,7 @@ impl AlertSearch {
             },
             _ => AlertSearch::Scan {
                 query: q.to_string(),
+                backend,
             },
         }
     }
@@ -95,9 +96,13 @@ impl AlertSearch {
                     .bind(pattern.clone())
                     .push(" ESCAPE '\\'");
             }
-            AlertSearch::Fts { query, .. } | AlertSearch::Scan { query } => {
+            AlertSearch::Fts { query, .. } => {
                 sql.push(" AND ")
-                    .push_contains_any(&SEARCHED_COLUMNS, query);
+                    .push_contains_any(Backend::Sqlite, &SEARCHED_COLUMNS, query);
+            }
+            AlertSearch::Scan { query, backend } => {
+                sql.push(" AND ")
+                    .push_contains_any(*backend, &SEARCHED_COLUMNS, query);
             }
         }
     }
@@ -119,7 +124,8 @@ mod tests {
         assert_eq!(
             AlertSearch::new(Backend::Sqlite, "ab"),
             AlertSearch::Scan {
-                query: "ab".to_string()
+                query: "ab".to_string(),
+                backend: Backend::Sqlite
             }
         );
         assert_eq!(
@@ -131,7 +137,8 @@ mod tests {
         assert_eq!(
             AlertSearch::new(Backend::Postgres, "a\u{1f}c"),
             AlertSearch::Scan {
-                query: "a\u{1f}c".to_string()
+                query: "a\u{1f}c".to_string(),
+                backend: Backend::Postgres
             }
         );
     }

@@ -681,8 +681,11 @@ impl Store {
                 None => {}
             }
             if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-                sql.push(" AND ")
-                    .push_contains_any(&["pod_name", "namespace"], q);
+                sql.push(" AND ").push_contains_any(
+                    self.db.backend(),
+                    &["pod_name", "namespace"],
+                    q,
+                );
             }
             sql
         };

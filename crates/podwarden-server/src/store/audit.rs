@@ -108,8 +108,11 @@ impl Store {
         let conditions = |sql: &mut Sql| {
             sql.push(" WHERE tenant_id = ").bind(tenant.0);
             if let Some(q) = q.filter(|q| !q.is_empty()) {
-                sql.push(" AND ")
-                    .push_contains_any(&["actor", "action", "target"], q);
+                sql.push(" AND ").push_contains_any(
+                    self.db.backend(),
+                    &["actor", "action", "target"],
+                    q,
+                );
             }
         };
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM audit_log");

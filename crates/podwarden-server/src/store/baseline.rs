@@ -416,11 +416,15 @@ impl Store {
             }
             if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
                 sql.push(" AND (")
-                    .push_contains_any(&["r.check_id", "r.title", "r.container", "r.path"], q)
+                    .push_contains_any(
+                        self.db.backend(),
+                        &["r.check_id", "r.title", "r.container", "r.path"],
+                        q,
+                    )
                     .push(" OR r.asset_id IN (SELECT id FROM assets WHERE tenant_id = ")
                     .bind(tenant.0)
                     .push(" AND ")
-                    .push_contains_any(&["pod_name", "namespace"], q)
+                    .push_contains_any(self.db.backend(), &["pod_name", "namespace"], q)
                     .push("))");
             }
             if !filter.severities.is_empty() {

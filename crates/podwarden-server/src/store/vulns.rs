@@ -449,8 +449,11 @@ impl Store {
                 sql.push(")");
             }
             if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-                sql.push(" AND ")
-                    .push_contains_any(&["f.package", "f.advisory_id", "f.aliases"], q);
+                sql.push(" AND ").push_contains_any(
+                    self.db.backend(),
+                    &["f.package", "f.advisory_id", "f.aliases"],
+                    q,
+                );
             }
         };
         let reader = self.db.reader();

@@ -302,6 +302,7 @@ async fn free_text_search_follows_changes_and_stops_counting_at_the_cap() {
             ("p*", vec![]),
             // Too short for trigrams: still a substring search.
             ("nm", vec!["PW-PROC-001"]),
+            ("NM", vec!["PW-PROC-001"]),
             ("4", vec!["PW-NET-001"]),
         ] {
             let (got, total, bound) = search(&env, admin, q).await;
