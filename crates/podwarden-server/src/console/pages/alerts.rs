@@ -3,7 +3,9 @@
 //! **Handle** dialog: quarantine, whitelist with scope, ignore, mark handled, note).
 
 use super::assets::paging;
-use super::{after, asset_cell, back_to, dialog, next_field, open_button, parse_id};
+use super::{
+    after, asset_cell, back_to, dialog, next_field, nonempty, open_button, parse_id, search_text,
+};
 use crate::console::layout::{
     Ctx, OrPage, PageResult, Query, Section, empty_state, filter_form, injection_help, ok_flash,
     pager, pager_with_bound, render, search_filter, select_filter, severity_badge, tabs,
@@ -33,10 +35,6 @@ pub struct AlertsQuery {
     pub q: Option<String>,
     pub page: Option<String>,
     pub per_page: Option<String>,
-}
-
-fn nonempty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 const SEVERITIES: [(&str, &str); 5] = [
@@ -92,7 +90,7 @@ impl AlertsQuery {
                 .and_then(|s| parse_severities(s).ok())
                 .unwrap_or_default(),
             alert_type: nonempty(&self.alert_type).and_then(parse_type),
-            q: nonempty(&self.q).map(|q| q.chars().take(200).collect()),
+            q: search_text(&self.q),
         }
     }
 

@@ -4,7 +4,7 @@
 //! or all assets, auto-add new assets).
 
 use super::overview::protection_dialogs;
-use super::{after, back_to, dialog, next_field, open_button};
+use super::{after, back_to, dialog, next_field, nonempty, open_button, search_text};
 use crate::assets::{AssetStatus, InstanceType, Protectable, SourceKind};
 use crate::console::i18n;
 use crate::console::layout::{
@@ -59,10 +59,6 @@ pub fn paging(page: Option<&str>, per_page: Option<&str>, default: u32) -> Pagin
     Paging { page, per_page }
 }
 
-fn nonempty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 impl AssetsQuery {
     fn view(&self) -> &str {
         match nonempty(&self.view) {
@@ -94,7 +90,7 @@ impl AssetsQuery {
                 _ => None,
             },
             status: nonempty(&self.status).and_then(AssetStatus::parse),
-            q: nonempty(&self.q).map(|q| q.chars().take(200).collect()),
+            q: search_text(&self.q),
         };
         match self.view() {
             "no-quota" => filter.bound = Some(false),

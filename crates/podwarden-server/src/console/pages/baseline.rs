@@ -3,7 +3,7 @@
 //! before applying it), and the baseline whitelist.
 
 use super::assets::paging;
-use super::{after, asset_cell, back_to, dialog, next_field, parse_id};
+use super::{after, asset_cell, back_to, dialog, next_field, nonempty, parse_id, search_text};
 use crate::console::check_texts;
 use crate::console::i18n;
 use crate::console::layout::{
@@ -36,10 +36,6 @@ pub struct BaselineQuery {
     pub per_page: Option<String>,
 }
 
-fn nonempty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 const SEVERITIES: [(&str, &str); 5] = [
     ("critical", "severity.critical"),
     ("high", "severity.high"),
@@ -67,7 +63,7 @@ impl BaselineQuery {
                 .map(|s| vec![s.to_string()])
                 .unwrap_or_default(),
             include_whitelisted: nonempty(&self.include_whitelisted).is_some(),
-            q: nonempty(&self.q).map(|q| q.chars().take(200).collect()),
+            q: search_text(&self.q),
         }
     }
 

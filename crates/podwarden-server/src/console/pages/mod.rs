@@ -81,12 +81,22 @@ pub async fn asset_label(state: &crate::state::AppState, user: &ConsoleUser, id:
         .map_or_else(|_| format!("#{id}"), |detail| detail.asset.pod_name)
 }
 
-/// Parses an optional positive id from a query or form value.
 /// The id of a `what` from a URL path; one that is not a positive number does not exist.
 pub fn path_id(id: &str, what: &str) -> Result<i64, StoreError> {
     parse_id(Some(id)).ok_or_else(|| StoreError::NotFound(format!("{what} {id}")))
 }
 
+/// A query value without surrounding blanks; `None` when absent or blank.
+pub fn nonempty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A list page's search text (`q`): trimmed, at most 200 characters (the field's maxlength).
+pub fn search_text(value: &Option<String>) -> Option<String> {
+    nonempty(value).map(|q| q.chars().take(200).collect())
+}
+
+/// Parses an optional positive id from a query or form value.
 pub fn parse_id(text: Option<&str>) -> Option<i64> {
     text.and_then(|t| t.trim().parse::<i64>().ok())
         .filter(|id| *id > 0)

@@ -3,7 +3,7 @@
 //! and the audit log. New secrets are shown once, on the page the form answers with.
 
 use super::assets::paging;
-use super::{after, back_to, parse_id, path_id};
+use super::{after, back_to, parse_id, path_id, search_text};
 use crate::api::tokens::{ENROLLMENT_SECRET_KEY, ENROLLMENT_SECRET_NAME, secret_manifest};
 use crate::assets::SourceKind;
 use crate::auth::Role;
@@ -77,12 +77,7 @@ pub async fn page(
         .await
         .or_page(lang)?;
     let audit_paging = paging(query.page.as_deref(), query.per_page.as_deref(), 25);
-    let audit_q: Option<String> = query
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(|q| q.chars().take(200).collect());
+    let audit_q = search_text(&query.q);
     let audit = store
         .list_audit(tenant, audit_q.as_deref(), audit_paging)
         .await

@@ -3,7 +3,7 @@
 //! database's advisories per ecosystem, searchable), and the vulnerability whitelist.
 
 use super::assets::paging;
-use super::{after, asset_cell, back_to, dialog, next_field, parse_id};
+use super::{after, asset_cell, back_to, dialog, next_field, nonempty, parse_id, search_text};
 use crate::console::layout::{
     Ctx, OrPage, PageError, PageResult, Query, Section, empty_state, filter_form, ok_flash, pager,
     render, search_filter, select_filter, severity_badge, tabs,
@@ -33,10 +33,6 @@ pub struct VulnsQuery {
     pub per_page: Option<String>,
 }
 
-fn nonempty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 const SEVERITY_OPTIONS: [(&str, &str); 5] = [
     ("critical", "severity.critical"),
     ("high", "severity.high"),
@@ -63,7 +59,7 @@ impl VulnsQuery {
                 .filter(|s| VULN_SEVERITIES.contains(s))
                 .map(|s| vec![s.to_string()])
                 .unwrap_or_default(),
-            q: nonempty(&self.q).map(|q| q.chars().take(200).collect()),
+            q: search_text(&self.q),
             include_whitelisted: nonempty(&self.include_whitelisted).is_some(),
         }
     }
@@ -333,7 +329,7 @@ async fn supported(
 ) -> Result<Markup, PageError> {
     let status = state.store.vuln_db().status();
     let loaded = state.store.vuln_db().get().await;
-    let q = nonempty(&query.q).map(|q| q.chars().take(200).collect::<String>());
+    let q = search_text(&query.q);
     let ecosystem = nonempty(&query.ecosystem).map(|e| e.chars().take(64).collect::<String>());
     let (items, total) = match loaded {
         Some(db) => {
