@@ -4,6 +4,9 @@
 # (rules/yara/*.yar, written in the syntax both yara-x and libyara accept).
 #
 #   bench/webshell-vs-yara.sh            (needs: apt-get install yara; fetches the corpus)
+#   PODWARDEN_BASELINE=/tmp/podwarden-before bench/webshell-vs-yara.sh
+#                                        (adds a row for another podwarden binary, e.g. a copy
+#                                         of target/release/podwarden built before a rule change)
 #
 # The tree scanned is the benign Debian web corpus (bench/fetch-web-corpus.sh) plus our own
 # malicious test samples, hard-linked into one directory. Each tool runs once to warm the page
@@ -13,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 runs="${RUNS:-3}"
+baseline="${PODWARDEN_BASELINE:-}"
 corpus="${PODWARDEN_WEB_CORPUS:-/tmp/podwarden-web-corpus/tree}"
 work="${BENCH_DIR:-/tmp/podwarden-webshell-bench}"
 
@@ -50,18 +54,31 @@ best_of() {
   echo "$best_wall $best_cpu"
 }
 
+if [[ -n "$baseline" ]]; then
+  read -r base_time base_cpu <<<"$(best_of "$baseline" scan webshell "$work/tree" --format json --output "$work/baseline.json")"
+fi
 read -r pw_time pw_cpu <<<"$(best_of "$podwarden" scan webshell "$work/tree" --format json --output "$work/podwarden.json")"
 read -r yara_time yara_cpu <<<"$(best_of sh -c "yara -r -w -p $(nproc) '$work/rules.yar' '$work/tree' > '$work/yara.txt'")"
 
 # Detections: files reported, split into samples found and benign files flagged.
 "$podwarden" scan webshell "$work/tree" --format json --output "$work/podwarden.json" >/dev/null
 yara -r -w -p "$(nproc)" "$work/rules.yar" "$work/tree" > "$work/yara.txt" 2>/dev/null || true
-pw_paths=$(python3 -c 'import json,sys; [print(d["path"]) for d in json.load(open(sys.argv[1]))["detections"]]' "$work/podwarden.json" | sort -u)
+detected_paths() {
+  python3 -c 'import json,sys; [print(d["path"]) for d in json.load(open(sys.argv[1]))["detections"]]' "$1" | sort -u
+}
+pw_paths=$(detected_paths "$work/podwarden.json")
 yara_paths=$(awk '{ $1=""; sub(/^ /, ""); print }' "$work/yara.txt" | sort -u)
 count() { if [[ -z "$1" ]]; then echo 0; else grep -c -- "$2" <<<"$1" || true; fi; }
 
 mbps() { echo "scale=1; $tree_bytes / 1048576 / $1" | bc -l; }
 printf '%-22s %8s %8s %8s %12s %14s %16s\n' tool "wall s" "MB/s" "CPU s" "MB/CPU-s" "samples found" "benign flagged"
+if [[ -n "$baseline" ]]; then
+  "$baseline" scan webshell "$work/tree" --format json --output "$work/baseline.json" >/dev/null
+  base_paths=$(detected_paths "$work/baseline.json")
+  printf '%-22s %8.2f %8s %8.2f %12s %14s %16s\n' "podwarden baseline" "$base_time" "$(mbps "$base_time")" \
+    "$base_cpu" "$(mbps "$base_cpu")" \
+    "$(count "$base_paths" /malicious/)/$malicious_files" "$(count "$base_paths" /benign/)"
+fi
 printf '%-22s %8.2f %8s %8.2f %12s %14s %16s\n' "podwarden (yara-x)" "$pw_time" "$(mbps "$pw_time")" \
   "$pw_cpu" "$(mbps "$pw_cpu")" \
   "$(count "$pw_paths" /malicious/)/$malicious_files" "$(count "$pw_paths" /benign/)"

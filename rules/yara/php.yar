@@ -231,23 +231,25 @@ rule php_file_manager_shell
         $x5 = /[^\w>$:]proc_open\s*\(/ nocase
         $x6 = /[^\w>$:]exec\s*\(/ nocase
         $x7 = /[^\w>$:]pcntl_exec\s*\(/ nocase
-        $r1 = "php_uname" nocase
-        $r2 = "posix_getpwuid" nocase
-        $r3 = "disable_functions" nocase
-        $r4 = "safe_mode" nocase
-        $r5 = "/etc/passwd"
-        $r6 = "uname -a"
-        $r7 = "getmyuid" nocase
-        $r8 = "disk_free_space" nocase
-        $r9 = "open_basedir" nocase
-        $r10 = "posix_getgrgid" nocase
-        $r11 = "whoami"
-        $r12 = "netstat -"
-        $r13 = "/bin/sh"
-        $r14 = "cmd.exe" nocase
+        $recon1 = "php_uname" nocase
+        $recon2 = "posix_getpwuid" nocase
+        $recon3 = "disable_functions" nocase
+        $recon4 = "safe_mode" nocase
+        $recon5 = "/etc/passwd"
+        $recon6 = "uname -a"
+        $recon7 = "getmyuid" nocase
+        $recon8 = "disk_free_space" nocase
+        $recon9 = "open_basedir" nocase
+        $recon10 = "posix_getgrgid" nocase
+        $recon11 = "whoami"
+        $recon12 = "netstat -"
+        $recon13 = "/bin/sh"
+        $recon14 = "cmd.exe" nocase
         $req = /\$_(GET|POST|REQUEST|COOKIE)\s*\[/
     condition:
-        3 of ($x*) and 5 of ($r*) and $req
+        // 4 recon strings: the same test as the former `5 of ($r*) and $req`, whose set
+        // `$r*` also counted `$req`.
+        3 of ($x*) and 4 of ($recon*) and $req
 }
 
 rule php_network_backdoor
@@ -300,10 +302,18 @@ rule php_extract_request_then_call
         category = "php"
         score = 70
     strings:
-        $extract = /\b(extract|parse_str)\s*\(\s*\$_(GET|POST|REQUEST|COOKIE|SERVER)/ nocase
-        $var_call = /[^>:\w$\\]\$\{?[A-Za-z_][\w]{0,30}\}?\s*\(\s*@?\$/
+        // One regexp per order (call after the extraction, or before it, e.g. in a helper),
+        // each anchored on `extract`/`parse_str`: a variable call on its own (`$f($x)`) has no
+        // literal but `$` and `(`, and yara-x would verify it at every variable of every file.
+        // The gap is `[^\x00]`, not any byte, so that yara-x keeps one regexp instead of
+        // chaining the call part as a pattern of its own; regexp verification reaches about
+        // 4 KB either side of the atom. `\$_+` (not `\$_`) keeps `$_POST` & co. out of the
+        // atoms yara-x picks: it verifies forward first, and from an atom at `$_POST` that
+        // would run the 4 KB gap at every `$_POST` of every file.
+        $extract_then_call = /\b(extract|parse_str)\s*\(\s*\$_+(GET|POST|REQUEST|COOKIE|SERVER)[^\x00]{0,4000}[^>:\w$\\]\$\{?[A-Za-z_]\w{0,30}\}?\s*\(\s*@?\$/ nocase
+        $call_then_extract = /[^>:\w$\\]\$\{?[A-Za-z_]\w{0,30}\}?\s*\(\s*@?\$[^\x00]{0,4000}\b(extract|parse_str)\s*\(\s*\$_+(GET|POST|REQUEST|COOKIE|SERVER)/ nocase
     condition:
-        filesize < 16KB and $extract and $var_call
+        filesize < 16KB and any of them
 }
 
 rule php_xor_built_names
@@ -313,8 +323,11 @@ rule php_xor_built_names
         category = "php"
         score = 70
     strings:
-        $xor = /\(\s*\$_{1,4}\s*\^\s*['"][^'"\n]{1,6}['"]\s*\)/
-        $xor_literals = /['"][^'"\n]{1,6}['"]\s*\^\s*['"][^'"\n]{1,6}['"]/
+        // `\^(['"]|\s\s*['"])` is `\^\s*['"]` written so that yara-x anchors on the two
+        // bytes after the XOR operator (`^"`, `^'`, `^ `, ...), which are rare, instead of
+        // on a lone quote or `$`.
+        $xor = /\(\s*\$_{1,4}\s*\^(['"]|\s\s*['"])[^'"\n]{1,6}['"]\s*\)/
+        $xor_literals = /['"][^'"\n]{1,6}['"]\s*\^(['"]|\s\s*['"])[^'"\n]{1,6}['"]/
         $braced_concat = /\$\{\s*['"][^'"\n]{0,6}['"]\s*\.\s*\$_{1,4}\s*\}/
     condition:
         #xor >= 2 or #xor_literals >= 3 or ($braced_concat and (#xor >= 1 or #xor_literals >= 1))
@@ -349,8 +362,10 @@ rule php_decrypt_request_then_eval
         $input1 = "php://input" nocase
         $input2 = /\$_(POST|REQUEST|COOKIE)\s*\[/
         $decrypt1 = /\b(openssl_decrypt|mcrypt_decrypt)\s*\(/ nocase
-        $decrypt2 = /\$\w+\s*\[\s*\$\w+\s*\]\s*=\s*\$\w+\s*\[\s*\$\w+\s*\]\s*\^\s*\$\w+/
-        $decrypt3 = /\$\w+\s*\[\s*\$\w+\s*\]\s*\^\s*\$\w+\s*\[\s*\$\w+\s*\+\s*1\s*&\s*15\s*\]/
+        // XOR loops: `\^(\$|\s\s*\$)` is `\^\s*\$` written so that yara-x anchors on the
+        // rare two bytes after the XOR operator instead of on `$` or `[`.
+        $decrypt2 = /\$\w+\s*\[\s*\$\w+\s*\]\s*=\s*\$\w+\s*\[\s*\$\w+\s*\]\s*\^(\$|\s\s*\$)\w+/
+        $decrypt3 = /\$\w+\s*\[\s*\$\w+\s*\]\s*\^(\$|\s\s*\$)\w+\s*\[\s*\$\w+\s*\+\s*1\s*&\s*15\s*\]/
         $eval = /(\b|@)(eval|assert)\s*\(/ nocase
     condition:
         filesize < 16KB and any of ($input*) and any of ($decrypt*) and $eval
