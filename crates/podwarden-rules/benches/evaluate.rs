@@ -6,8 +6,11 @@
 //!
 //! Run: `cargo bench -p podwarden-rules --bench evaluate`. Needs `../shared/compat/falco/`.
 
-use criterion::measurement::{Measurement, ValueFormatter};
+#[path = "../../../bench/criterion_cpu_time.rs"]
+mod criterion_cpu_time;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion_cpu_time::CpuTime;
 use podwarden_api::event::{Ancestor, Container, Event, EventBody, FdInfo, FdKind, Process};
 use podwarden_rules::{CompileOptions, RuleSet, RuleSource};
 use std::hint::black_box;
@@ -160,82 +163,6 @@ fn rules() -> RuleSet {
     set
 }
 
-/// CPU time of the benchmarking thread, in nanoseconds.
-struct CpuTime;
-
-fn thread_cpu_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
-}
-
-impl Measurement for CpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        thread_cpu_ns()
-    }
-
-    fn end(&self, start: u64) -> u64 {
-        thread_cpu_ns().saturating_sub(start)
-    }
-
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-
-    fn zero(&self) -> u64 {
-        0
-    }
-
-    fn to_f64(&self, value: &u64) -> f64 {
-        *value as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &CpuTimeFormatter
-    }
-}
-
-struct CpuTimeFormatter;
-
-impl ValueFormatter for CpuTimeFormatter {
-    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
-        let (divisor, unit) = if typical < 1e3 {
-            (1.0, "ns (cpu)")
-        } else if typical < 1e6 {
-            (1e3, "µs (cpu)")
-        } else if typical < 1e9 {
-            (1e6, "ms (cpu)")
-        } else {
-            (1e9, "s (cpu)")
-        };
-        values.iter_mut().for_each(|v| *v /= divisor);
-        unit
-    }
-
-    fn scale_throughputs(
-        &self,
-        _typical: f64,
-        throughput: &Throughput,
-        values: &mut [f64],
-    ) -> &'static str {
-        let per = match throughput {
-            Throughput::Elements(n)
-            | Throughput::Bytes(n)
-            | Throughput::BytesDecimal(n)
-            | Throughput::Bits(n) => *n as f64,
-            _ => 1.0,
-        };
-        values.iter_mut().for_each(|v| *v = per * 1e9 / *v / 1e6);
-        "M/s (per cpu-second)"
-    }
-
-    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
-        "ns"
-    }
-}
-
 fn bench(c: &mut Criterion<CpuTime>) {
     let started = std::time::Instant::now();
     let set = rules();
@@ -264,7 +191,7 @@ fn bench(c: &mut Criterion<CpuTime>) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().with_measurement(CpuTime);
+    config = Criterion::default().with_measurement(CpuTime::with_throughput_label("M/s (per cpu-second)"));
     targets = bench
 }
 criterion_main!(benches);
