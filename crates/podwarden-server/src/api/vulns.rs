@@ -162,13 +162,7 @@ pub async fn supported(
     };
     Ok(Json(Supported {
         database,
-        advisories: Page {
-            items,
-            page: paging.page,
-            per_page: paging.per_page,
-            total: i64::try_from(total).unwrap_or(i64::MAX),
-            total_is_lower_bound: false,
-        },
+        advisories: Page::exact(items, paging, i64::try_from(total).unwrap_or(i64::MAX)),
     }))
 }
 

@@ -214,16 +214,13 @@ impl Store {
         .bind(paging.offset())
         .fetch_all(self.db().reader())
         .await?;
-        Ok(Page {
-            items: rows
-                .iter()
+        Ok(Page::exact(
+            rows.iter()
                 .map(user_from_row)
                 .collect::<Result<Vec<_>, _>>()?,
-            page: paging.page,
-            per_page: paging.per_page,
+            paging,
             total,
-            total_is_lower_bound: false,
-        })
+        ))
     }
 
     /// Deletes a console user of the tenant and ends its sessions.

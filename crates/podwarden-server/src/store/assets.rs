@@ -706,13 +706,7 @@ impl Store {
             .iter()
             .map(|row| view_from_row(row, now, window, active))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            page: paging.page,
-            per_page: paging.per_page,
-            total,
-            total_is_lower_bound: false,
-        })
+        Ok(Page::exact(items, paging, total))
     }
 
     /// One of the tenant's assets, with its capabilities.

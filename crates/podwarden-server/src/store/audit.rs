@@ -1,11 +1,12 @@
 //! The audit log: every change, who made it, when, and to what. Written in the same
 //! transaction as the change it records.
 
-use super::{Actor, Sql, Store, TenantId, col};
+use super::{Actor, Sql, Store, TenantId, col, rows};
 use crate::clock::Millis;
 use crate::error::StoreError;
 use serde::Serialize;
 use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -35,6 +36,19 @@ pub struct Page<T> {
     /// The count stopped at `total` (a free-text search matching more items than it is worth
     /// counting exactly, as search engines report "10,000+"); `false` for an exact count.
     pub total_is_lower_bound: bool,
+}
+
+impl<T> Page<T> {
+    /// `paging`'s page of a list counted exactly: `total` matching items.
+    pub fn exact(items: Vec<T>, paging: Paging, total: i64) -> Page<T> {
+        Page {
+            items,
+            page: paging.page,
+            per_page: paging.per_page,
+            total,
+            total_is_lower_bound: false,
+        }
+    }
 }
 
 /// Which page of a list (1-based).
@@ -95,6 +109,18 @@ pub(crate) async fn record(
     Ok(())
 }
 
+fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, StoreError> {
+    let details: String = col(row, "details")?;
+    Ok(AuditEntry {
+        id: col(row, "id")?,
+        at: col(row, "at")?,
+        actor: col(row, "actor")?,
+        action: col(row, "action")?,
+        target: col(row, "target")?,
+        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+    })
+}
+
 impl Store {
     /// The tenant's audit log, newest first.
     ///
@@ -105,8 +131,7 @@ impl Store {
         q: Option<&str>,
         paging: Paging,
     ) -> Result<Page<AuditEntry>, StoreError> {
-        let conditions = |sql: &mut Sql| {
-            sql.push(" WHERE tenant_id = ").bind(tenant.0);
+        let search = |sql: &mut Sql| {
             if let Some(q) = q.filter(|q| !q.is_empty()) {
                 sql.push(" AND ").push_contains_any(
                     self.db.backend(),
@@ -115,34 +140,15 @@ impl Store {
                 );
             }
         };
-        let mut count = Sql::new("SELECT COUNT(*) AS n FROM audit_log");
-        conditions(&mut count);
-        let total: i64 = col(&count.build().fetch_one(self.db.reader()).await?, "n")?;
-        let mut sql = Sql::new("SELECT id, at, actor, action, target, details FROM audit_log");
-        conditions(&mut sql);
-        sql.push(" ORDER BY id DESC LIMIT ")
-            .bind(i64::from(paging.per_page))
-            .push(" OFFSET ")
-            .bind(paging.offset());
-        let rows = sql.build().fetch_all(self.db.reader()).await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            let details: String = col(&row, "details")?;
-            items.push(AuditEntry {
-                id: col(&row, "id")?,
-                at: col(&row, "at")?,
-                actor: col(&row, "actor")?,
-                action: col(&row, "action")?,
-                target: col(&row, "target")?,
-                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-            });
-        }
-        Ok(Page {
-            items,
-            page: paging.page,
-            per_page: paging.per_page,
-            total,
-            total_is_lower_bound: false,
-        })
+        rows::newest_first(
+            self.db.reader(),
+            "audit_log",
+            "id, at, actor, action, target, details",
+            tenant,
+            search,
+            paging,
+            entry_from_row,
+        )
+        .await
     }
 }

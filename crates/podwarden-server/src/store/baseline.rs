@@ -458,16 +458,13 @@ impl Store {
                 sql.push(" ORDER BY r.severity_rank DESC, r.check_id, r.id");
                 page_of(&mut sql);
                 let rows = sql.build().fetch_all(reader).await?;
-                Ok(RiskListing::Risks(Page {
-                    items: rows
-                        .iter()
+                Ok(RiskListing::Risks(Page::exact(
+                    rows.iter()
                         .map(risk_from_row)
                         .collect::<Result<Vec<_>, _>>()?,
-                    page: paging.page,
-                    per_page: paging.per_page,
+                    paging,
                     total,
-                    total_is_lower_bound: false,
-                }))
+                )))
             }
             Some(RiskGroupBy::Check) => {
                 let mut count =
@@ -507,13 +504,7 @@ impl Store {
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                Ok(RiskListing::ByCheck(Page {
-                    items,
-                    page: paging.page,
-                    per_page: paging.per_page,
-                    total,
-                    total_is_lower_bound: false,
-                }))
+                Ok(RiskListing::ByCheck(Page::exact(items, paging, total)))
             }
             Some(RiskGroupBy::Asset) => {
                 let mut count =
@@ -560,13 +551,7 @@ impl Store {
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                Ok(RiskListing::ByAsset(Page {
-                    items,
-                    page: paging.page,
-                    per_page: paging.per_page,
-                    total,
-                    total_is_lower_bound: false,
-                }))
+                Ok(RiskListing::ByAsset(Page::exact(items, paging, total)))
             }
         }
     }

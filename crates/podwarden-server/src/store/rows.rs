@@ -1,5 +1,5 @@
 //! Tenant-scoped row helpers shared by tables listed newest first and deleted by id (the
-//! whitelists of alerts, vulnerabilities and baseline risks).
+//! whitelists of alerts, vulnerabilities and baseline risks; the audit log).
 
 use super::audit::{Page, Paging};
 use super::{Sql, TenantId, col};
@@ -47,13 +47,7 @@ pub(super) async fn newest_first<T>(
         .iter()
         .map(from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page {
-        items,
-        page: paging.page,
-        per_page: paging.per_page,
-        total,
-        total_is_lower_bound: false,
-    })
+    Ok(Page::exact(items, paging, total))
 }
 
 /// Deletes the tenant's row `id` of `table` and returns it as it was; `NotFound` naming

@@ -481,16 +481,13 @@ impl Store {
                     .push(" OFFSET ")
                     .bind(paging.offset());
                 let rows = sql.build().fetch_all(reader).await?;
-                Ok(VulnListing::Findings(Page {
-                    items: rows
-                        .iter()
+                Ok(VulnListing::Findings(Page::exact(
+                    rows.iter()
                         .map(finding_from_row)
                         .collect::<Result<Vec<_>, _>>()?,
-                    page: paging.page,
-                    per_page: paging.per_page,
+                    paging,
                     total,
-                    total_is_lower_bound: false,
-                }))
+                )))
             }
             Some(VulnGroupBy::Advisory) => {
                 let mut count = Sql::new(
@@ -545,13 +542,7 @@ impl Store {
                         url: col(row, "url")?,
                     });
                 }
-                Ok(VulnListing::ByAdvisory(Page {
-                    items,
-                    page: paging.page,
-                    per_page: paging.per_page,
-                    total,
-                    total_is_lower_bound: false,
-                }))
+                Ok(VulnListing::ByAdvisory(Page::exact(items, paging, total)))
             }
             Some(VulnGroupBy::Asset) => {
                 let mut count =
@@ -603,13 +594,7 @@ impl Store {
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                Ok(VulnListing::ByAsset(Page {
-                    items,
-                    page: paging.page,
-                    per_page: paging.per_page,
-                    total,
-                    total_is_lower_bound: false,
-                }))
+                Ok(VulnListing::ByAsset(Page::exact(items, paging, total)))
             }
         }
     }
