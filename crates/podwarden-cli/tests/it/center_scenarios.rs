@@ -5,8 +5,7 @@
 //! operation refusing a missing or wrong token and every write refusing a viewer.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -40,22 +39,6 @@ struct Reply {
     status: u16,
     content_type: String,
     body: Value,
-}
-
-/// Joins the chunks of a `Transfer-Encoding: chunked` body.
-fn dechunk(mut raw: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = raw.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        raw = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 impl Center {
@@ -130,52 +113,20 @@ impl Center {
         body: Option<&Value>,
         accept: &str,
     ) -> Reply {
-        let mut stream =
-            TcpStream::connect(&self.addr).unwrap_or_else(|e| panic!("connect {}: {e}", self.addr));
         let body = body.map(Value::to_string).unwrap_or_default();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: {accept}\r\n",
-            self.addr
-        );
-        if let Some(token) = token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
-        }
-        if !body.is_empty() {
-            head.push_str("Content-Type: application/json\r\n");
-        }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        stream
-            .write_all(head.as_bytes())
-            .unwrap_or_else(|e| panic!("write: {e}"));
-        let mut raw = String::new();
-        stream
-            .read_to_string(&mut raw)
-            .unwrap_or_else(|e| panic!("read: {e}"));
-        let (headers, payload) = raw
-            .split_once("\r\n\r\n")
-            .unwrap_or_else(|| panic!("bad response {raw:?}"));
-        let status = headers
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {headers:?}"));
-        let header = |name: &str| {
-            headers
-                .lines()
-                .filter_map(|l| l.split_once(':'))
-                .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default()
-        };
-        let payload = if header("transfer-encoding").eq_ignore_ascii_case("chunked") {
-            dechunk(payload)
-        } else {
-            payload.to_string()
-        };
+        let response = crate::http::send(
+            &self.addr,
+            method,
+            path,
+            token,
+            &[("Accept", accept)],
+            &body,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         Reply {
-            status,
-            content_type: header("content-type"),
-            body: serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
+            status: response.status,
+            content_type: response.header("content-type"),
+            body: response.json(),
         }
     }
 

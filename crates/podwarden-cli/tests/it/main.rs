@@ -2,6 +2,7 @@
 mod agent_e2e;
 mod center_scenarios;
 mod db;
+mod http;
 mod inject;
 mod rules;
 mod scan_k8s;

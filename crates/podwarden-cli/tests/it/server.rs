@@ -1,8 +1,7 @@
 //! End-to-end tests of `podwarden server`: the real binary on a free port with a temporary
 //! SQLite file, spoken to over HTTP; bootstrap tokens, restarts, graceful SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -100,36 +99,9 @@ impl Running {
         token: Option<&str>,
         body: Option<&str>,
     ) -> (u16, serde_json::Value) {
-        let mut stream =
-            TcpStream::connect(&self.addr).unwrap_or_else(|e| panic!("connect {}: {e}", self.addr));
-        let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
-        if let Some(token) = token {
-            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
-        }
-        let body = body.unwrap_or("");
-        if !body.is_empty() {
-            request.push_str("Content-Type: application/json\r\n");
-        }
-        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        stream
-            .write_all(request.as_bytes())
-            .unwrap_or_else(|e| panic!("write: {e}"));
-        let mut response = String::new();
-        stream
-            .read_to_string(&mut response)
-            .unwrap_or_else(|e| panic!("read: {e}"));
-        let status = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad response {response:?}"));
-        let payload = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        let value =
-            serde_json::from_str(payload).unwrap_or(serde_json::Value::String(payload.to_string()));
-        (status, value)
+        let response = crate::http::send(&self.addr, method, path, token, &[], body.unwrap_or(""))
+            .unwrap_or_else(|e| panic!("{e}"));
+        (response.status, response.json())
     }
 }
 

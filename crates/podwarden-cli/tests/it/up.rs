@@ -5,7 +5,7 @@
 //! admin token and finds the same asset.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -91,38 +91,10 @@ impl Up {
     /// `GET path` with the admin token; the status and the JSON body.
     fn get(&self, path: &str) -> (u16, Value) {
         let host = self.base.trim_start_matches("http://");
-        let mut stream = match std::net::TcpStream::connect(host) {
-            Ok(stream) => stream,
-            Err(_) => return (0, Value::Null),
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-            self.token
-        );
-        if stream.write_all(request.as_bytes()).is_err() {
-            return (0, Value::Null);
+        match crate::http::send(host, "GET", path, Some(&self.token), &[], "") {
+            Ok(response) => (response.status, response.json()),
+            Err(_) => (0, Value::Null),
         }
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response);
-        let text = String::from_utf8_lossy(&response);
-        let Some((head, body)) = text.split_once("\r\n\r\n") else {
-            return (0, Value::Null);
-        };
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            dechunk(body)
-        } else {
-            body.to_string()
-        };
-        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 
     /// Polls `path` until `found` picks something out of the body.
@@ -173,23 +145,6 @@ impl Up {
         );
         assert!(log.trim_end().ends_with("podwarden up: stopped"), "{log}");
     }
-}
-
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || after.len() < size {
-            break;
-        }
-        let (chunk, tail) = after.split_at(size);
-        out.push_str(chunk);
-        rest = tail.trim_start_matches("\r\n");
-    }
-    out
 }
 
 fn items(body: &Value) -> impl Iterator<Item = &Value> {
