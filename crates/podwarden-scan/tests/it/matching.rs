@@ -7,7 +7,8 @@ use podwarden_scan::vuln::osv::Record;
 use podwarden_scan::vuln::{Database, Finding, Severity};
 use serde_json::json;
 
-fn pkg(ecosystem: Ecosystem, name: &str, version: &str) -> Package {
+/// A package of `ecosystem` found at "test" (no release, source or purl).
+pub(crate) fn pkg(ecosystem: Ecosystem, name: &str, version: &str) -> Package {
     Package {
         ecosystem,
         release: None,

@@ -3,8 +3,9 @@
 //! them, then the limits), comparing version texts directly, on the real slice and on
 //! generated ranges over every ecosystem's fixture versions.
 
+use crate::matching::pkg;
 use crate::osv::{record, slice_records};
-use podwarden_scan::inventory::{Ecosystem, Package};
+use podwarden_scan::inventory::Ecosystem;
 use podwarden_scan::vuln::Database;
 use podwarden_scan::vuln::osv::{Event, RangeType, Record};
 use podwarden_scan::vuln::version::{Scheme, compare, merge_sort_by};
@@ -70,18 +71,6 @@ fn reference_affected(record: &Record, ecosystem: &str, name: &str, version: &st
     })
 }
 
-fn package(ecosystem: Ecosystem, name: &str, version: &str) -> Package {
-    Package {
-        ecosystem,
-        release: None,
-        name: name.into(),
-        version: version.into(),
-        source: None,
-        location: "test".into(),
-        purl: String::new(),
-    }
-}
-
 /// Matches every `(version, expected)` against a database of `records` and returns the
 /// disagreements.
 fn disagreements(
@@ -99,7 +88,7 @@ fn disagreements(
             .map(|r| r.id.clone())
             .collect::<Vec<_>>();
         let mut got: Vec<String> = db
-            .match_package(&package(ecosystem, name, version))
+            .match_package(&pkg(ecosystem, name, version))
             .into_iter()
             .map(|f| f.id)
             .collect();
