@@ -6,7 +6,9 @@
 //! error without writing anything. Also: every REST route of `shared/api.md` is in the
 //! document under its documented name.
 
-use crate::findings_support::{get_ok, post_events, post_podspec, process_detection, risky_pod};
+use crate::findings_support::{
+    agent, get_ok, post_events, post_podspec, process_detection, protected_tenant, risky_pod,
+};
 use crate::support::{Env, OPERATOR_TOKEN, T0, test_config};
 use axum::http::{Method, StatusCode};
 use podwarden_server::config::ConfigFile;
@@ -161,22 +163,17 @@ fn first_id(list: &Value) -> i64 {
 
 /// Creates tenant A ("alice-marker") with one object of every kind.
 async fn seed(env: &Env) -> Seeded {
-    let (tenant, admin) = env.new_tenant(&format!("{MARKER}-tenant")).await;
-    let (status, reply) = env
-        .call(
-            Method::PUT,
-            "/api/v1/protection",
-            Some(&admin),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{reply}");
-    let viewer = env.new_token(&admin, "viewer").await;
-    let enrollment = env.enrollment_token(&admin).await;
+    let protected = protected_tenant(env, &format!("{MARKER}-tenant")).await;
+    let viewer = env.new_token(&protected.admin, "viewer").await;
     let pod = format!("{MARKER}-pod");
-    let (asset, agent) = env.enroll(&enrollment, &pod, &pod).await;
-    let (status, reply) = env.heartbeat(&agent).await;
-    assert_eq!(status, StatusCode::OK, "{reply}");
+    let enrolled = agent(env, &protected, &pod).await;
+    let (tenant, admin, enrollment, asset, agent) = (
+        protected.id,
+        protected.admin,
+        protected.enrollment,
+        enrolled.asset,
+        enrolled.credential,
+    );
     let (status, reply) = post_events(
         env,
         &agent,
